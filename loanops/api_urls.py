@@ -1,0 +1,8 @@
+"""The core-banking API (api.md): every path exactly as the contract writes it, no trailing slash."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("loanops.org.api.urls")),
+    path("", include("loans.api.urls")),
+]

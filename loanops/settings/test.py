@@ -1,0 +1,17 @@
+"""Test run (pytest-django). Fast hasher, locmem e-mail and cache, real PostgreSQL."""
+
+from loanops.settings.base import *  # noqa: F403
+from loanops.settings.env import env
+
+DEBUG = False
+SECRET_KEY = "test-only-key-0123456789-0123456789-0123456789-0123456789"  # noqa: S105
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+LANGUAGE_CODE = "en"
+TIME_ZONE = "Europe/Madrid"

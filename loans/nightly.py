@@ -1,0 +1,1 @@
+"""Nightly steps of the loans app."""
