@@ -338,6 +338,10 @@ class DelinquencyFields(models.Model):
     is_npl = models.BooleanField(default=False)
     rule_3_6 = models.BooleanField(default=False)
     parameter_set = models.ForeignKey(ParameterSet, on_delete=models.PROTECT, null=True, related_name="+")
+    # What the classification rules remember from night to night.
+    dpd_zero_since = models.DateField(null=True)
+    npl_hold = models.BooleanField(default=False)  # was NPL: stays NPL until an approved reclassification
+    guarantor_cure_on = models.DateField(null=True)
 
     class Meta:
         abstract = True
@@ -350,9 +354,6 @@ class LoanDelinquency(DelinquencyFields):
     BRANCH_FIELD = "loan__branch"
 
     loan = models.OneToOneField(Loan, on_delete=models.CASCADE, primary_key=True, related_name="delinquency")
-    dpd_zero_since = models.DateField(null=True)
-    npl_hold = models.BooleanField(default=False)  # was NPL: stays NPL until an approved reclassification
-    guarantor_cure_on = models.DateField(null=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

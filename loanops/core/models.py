@@ -1,6 +1,5 @@
 """Shared model pieces: the BaseModel and the job_run table every nightly job uses."""
 
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -16,8 +15,8 @@ class BaseModel(models.Model):
 class JobRun(models.Model):
     """One row per (job, business date): the single-run guard and progress record of a night.
 
-    Chunks already finished are listed in `chunks_done`, so a run restarted after a crash
-    carries on where it stopped.
+    A chunked job splits its work into `JobChunk` rows that workers claim; chunks already
+    done are skipped when a run restarts after a crash.
     """
 
     class Status(models.TextChoices):
@@ -32,7 +31,6 @@ class JobRun(models.Model):
     started_at = models.DateTimeField(null=True)
     finished_at = models.DateTimeField(null=True)
     rows_changed = models.BigIntegerField(default=0)
-    chunks_done = ArrayField(models.BigIntegerField(), default=list, blank=True)
     summary = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
 
@@ -42,3 +40,18 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.business_date} {self.status}"
+
+
+class JobChunk(models.Model):
+    """One id range [lo, hi) of a chunked job run, claimed by one worker at a time."""
+
+    run = models.ForeignKey(JobRun, on_delete=models.CASCADE, related_name="chunks")
+    lo = models.BigIntegerField()
+    hi = models.BigIntegerField()
+    done = models.BooleanField(default=False)
+    done_at = models.DateTimeField(null=True)
+    rows_changed = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "lo"], name="job_chunk_unique_range")]
+        ordering = ["run_id", "lo"]

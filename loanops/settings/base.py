@@ -7,8 +7,6 @@ test run needs. `X_FILE` variants are accepted for every secret.
 
 from pathlib import Path
 
-import environ
-
 from loanops.settings.env import env, env_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -122,6 +120,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.int("AXES_COOLOFF_HOURS", default=1)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -237,8 +236,8 @@ RATE_DECIMAL_PLACES = 6
 LOANOPS_DEFAULT_PRODUCT = env.str("LOANOPS_DEFAULT_PRODUCT", default="AUTO")
 LOANOPS_DEFAULT_CURRENCY = env.str("LOANOPS_DEFAULT_CURRENCY", default="EUR")
 LOANOPS_SWEEP_CHUNK = env.int("LOANOPS_SWEEP_CHUNK", default=50_000)
+# Extra Celery workers asked to share the nightly sweep's chunks (0: the step works alone).
+LOANOPS_SWEEP_HELPERS = env.int("LOANOPS_SWEEP_HELPERS", default=1)
 
 from loanops.settings.celery import *  # noqa: E402,F403  (Celery and the beat schedule)
 
-_ = environ  # django-environ is the only config reader
-AXES_VERBOSE = False

@@ -15,3 +15,4 @@ STORAGES = {
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 LANGUAGE_CODE = "en"
 TIME_ZONE = "Europe/Madrid"
+LOANOPS_SWEEP_HELPERS = 0

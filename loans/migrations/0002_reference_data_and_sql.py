@@ -53,7 +53,7 @@ def reference_data(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("loans", "0002_initial")]
+    dependencies = [("loans", "0001_initial")]
 
     operations = [
         migrations.RunSQL(SQL, REVERSE_SQL),

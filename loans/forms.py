@@ -1,0 +1,147 @@
+"""The loan list's filter form (GET). Choices are scoped to what the user may see."""
+
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from loanops.core.forms import StyledFormMixin
+from loanops.org.models import Branch, Role
+from loanops.org.scoping import for_user
+from loans.models import Bucket, Classification, Dealer, Loan, Product
+from loans.page_selectors import DEFAULT_SORT, LOAN_SORTS
+
+MAX_DPD = 100_000
+MAX_PAGE = 10_000  # deeper OFFSETs get slow; narrow the filters instead
+
+ANY = [("", _("Any"))]
+YES_NO = [*ANY, ("yes", _("Yes")), ("no", _("No"))]
+SORT_CHOICES = [
+    ("number", _("Loan number ↑")),
+    ("-number", _("Loan number ↓")),
+    ("dpd", _("Days past due ↑")),
+    ("-dpd", _("Days past due ↓")),
+    ("outstanding", _("Outstanding principal ↑")),
+    ("-outstanding", _("Outstanding principal ↓")),
+    ("disbursed", _("Disbursement date ↑")),
+    ("-disbursed", _("Disbursement date ↓")),
+]
+assert {key for key, _label in SORT_CHOICES} == set(LOAN_SORTS)  # noqa: S101  (kept in step with the selector)
+
+
+class OfficerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        full_name = obj.get_full_name()
+        return f"{full_name} ({obj.username})" if full_name else obj.username
+
+
+class BranchChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return f"{'— ' * obj.depth}{obj.code} · {obj.name}"
+
+
+@dataclass(frozen=True)
+class SortHeader:
+    """A sortable column header: the sort its link asks for, and its `aria-sort` value."""
+
+    next: str
+    aria_sort: str  # "ascending", "descending" or "" when the list is not sorted by it
+
+
+class LoanFilterForm(StyledFormMixin, forms.Form):
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        strip=True,
+        help_text=_("Loan number (beginning), borrower name or national ID"),
+    )
+    branch = BranchChoiceField(
+        label=_("Branch"), queryset=Branch.objects.none(), to_field_name="code", required=False, empty_label=_("Any")
+    )
+    officer = OfficerChoiceField(
+        label=_("Credit officer"),
+        queryset=get_user_model().objects.none(),
+        to_field_name="username",
+        required=False,
+        empty_label=_("Any"),
+    )
+    product = forms.ModelChoiceField(
+        label=_("Product"), queryset=Product.objects.none(), to_field_name="code", required=False, empty_label=_("Any")
+    )
+    dealer = forms.ModelChoiceField(
+        label=_("Dealer"),
+        queryset=Dealer.objects.none(),
+        to_field_name="external_id",
+        required=False,
+        empty_label=_("Any"),
+    )
+    bucket = forms.ChoiceField(label=_("Bucket"), choices=ANY + Bucket.choices, required=False)
+    classification = forms.ChoiceField(label=_("Classification"), choices=ANY + Classification.choices, required=False)
+    rule_3_6 = forms.TypedChoiceField(
+        label=_("3/6 rule"),
+        choices=YES_NO,
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+        required=False,
+    )
+    dpd_min = forms.IntegerField(label=_("Days past due from"), min_value=0, max_value=MAX_DPD, required=False)
+    dpd_max = forms.IntegerField(label=_("Days past due to"), min_value=0, max_value=MAX_DPD, required=False)
+    status = forms.ChoiceField(label=_("Status"), choices=ANY + Loan.Status.choices, required=False)
+    sort = forms.ChoiceField(label=_("Sort by"), choices=SORT_CHOICES, required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["branch"].queryset = for_user(Branch.objects.all(), user).order_by("path")
+        self.fields["officer"].queryset = (
+            for_user(get_user_model().objects.filter(is_active=True), user)
+            .exclude(role=Role.API_CLIENT)
+            .distinct()
+            .order_by("username")
+        )
+        self.fields["product"].queryset = Product.objects.order_by("code")
+        self.fields["dealer"].queryset = Dealer.objects.order_by("name", "id")
+        for name in ("dpd_min", "dpd_max"):
+            self.fields[name].widget.attrs.setdefault("inputmode", "numeric")
+        self.fields["q"].widget.attrs.setdefault("type", "search")
+
+    def clean_sort(self) -> str:
+        return self.cleaned_data.get("sort") or DEFAULT_SORT
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("dpd_min"), data.get("dpd_max")
+        if low is not None and high is not None and low > high:
+            self.add_error("dpd_max", _("This must not be lower than “Days past due from”."))
+        return data
+
+    @property
+    def filters(self) -> dict:
+        """The cleaned filters for `loan_page_list` (call after `is_valid()`)."""
+        return {name: value for name, value in self.cleaned_data.items() if name != "sort"}
+
+    def current_sort(self) -> str:
+        return (self.cleaned_data.get("sort") if self.is_valid() else None) or DEFAULT_SORT
+
+    def sort_headers(self) -> dict[str, SortHeader]:
+        """For each sortable column: clicking sorts ascending, or flips an ascending sort."""
+        current = self.current_sort()
+        headers = {}
+        for key in ("number", "dpd", "outstanding", "disbursed"):
+            if current == key:
+                headers[key] = SortHeader(next=f"-{key}", aria_sort="ascending")
+            elif current == f"-{key}":
+                headers[key] = SortHeader(next=key, aria_sort="descending")
+            else:
+                headers[key] = SortHeader(next=key, aria_sort="")
+        return headers
+
+
+def page_number(value: str | None) -> int:
+    """The `page` query parameter: a number from 1 to MAX_PAGE; anything else is page 1."""
+    try:
+        number = int(value or 1)
+    except (TypeError, ValueError):
+        return 1
+    return min(max(number, 1), MAX_PAGE)

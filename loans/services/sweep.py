@@ -1,0 +1,301 @@
+"""The nightly arrears sweep: every output of domain.md stored for each active loan, set-based.
+
+The sweep reads the allocation ledger (causal, so the state as of D is the rows with
+`effective_date <= D`) and computes everything in SQL, one id-range chunk at a time. It writes
+only rows that change (`IS DISTINCT FROM`), so a second run for the same date changes nothing.
+Chunks are claimed by any number of workers (`loanops.core.jobs`).
+
+The stored effective class is the worst of: the floor by days past due, an active manual
+downgrade, NPL stickiness (a loan that was NPL stays at its class until an approved
+reclassification) and, for 3 months after a dealer or insurer cure, special mention.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db import connection
+from django.db.models import Max, Min
+
+from loanops.core.jobs import chunks_finish, chunks_prepare, chunks_work, job_run_guard
+from loans import engine
+from loans.models import Allocation, Loan, Payer
+from loans.selectors import engine_params, loan_payments, loan_schedule, parameter_set_for
+
+SWEEP_JOB = "loans.sweep"
+CURE_FLOOR_MONTHS = 3
+GUARANTOR_PAYERS = (Payer.DEALER, Payer.INSURER)
+
+# Per chunk: parameters in force, per-installment state as of D, per-loan outputs.
+_COMPUTE_SQL = """
+CREATE TEMP TABLE sweep_result ON COMMIT DROP AS
+WITH prm AS (
+    SELECT pr.id AS product_id, ps.id AS parameter_set_id, ps.grace_days, ps.tolerance,
+           ps.consecutive_trigger, ps.cumulative_trigger
+    FROM loans_product pr
+    CROSS JOIN LATERAL (
+        SELECT p.* FROM loans_parameterset p
+        WHERE (p.product_id = pr.id OR p.product_id IS NULL) AND p.valid_from <= %(d)s
+        ORDER BY p.product_id NULLS LAST, p.valid_from DESC
+        LIMIT 1
+    ) ps
+),
+ln AS (
+    SELECT l.id, l.branch_id, l.product_id, l.dealer_id, l.officer_id, prm.parameter_set_id,
+           prm.grace_days, prm.tolerance, prm.consecutive_trigger, prm.cumulative_trigger
+    FROM loans_loan l
+    JOIN prm ON prm.product_id = l.product_id
+    LEFT JOIN loans_loandelinquency st ON st.loan_id = l.id
+    WHERE l.id >= %(lo)s AND l.id < %(hi)s AND l.disbursement_date <= %(d)s
+      AND (l.status = 'active' OR l.closed_on >= %(d)s OR st.loan_id IS NULL OR st.as_of < l.closed_on)
+),
+al AS (
+    SELECT a.installment_id,
+           sum(a.principal) AS pp, sum(a.interest) AS pi, sum(a.fees) AS pf,
+           sum(a.principal + a.interest + a.fees)
+               FILTER (WHERE a.is_borrower AND a.effective_date <= i.due_date + ln.grace_days) AS bpd
+    FROM loans_allocation a
+    JOIN loans_installment i ON i.id = a.installment_id
+    JOIN ln ON ln.id = a.loan_id
+    WHERE a.loan_id >= %(lo)s AND a.loan_id < %(hi)s AND a.effective_date <= %(d)s
+    GROUP BY a.installment_id
+),
+inst AS (
+    SELECT i.loan_id, i.number, i.due_date,
+           i.principal - coalesce(al.pp, 0) AS up,
+           i.interest - coalesce(al.pi, 0) AS ui,
+           i.fees - coalesce(al.pf, 0) AS uf,
+           coalesce(al.pp, 0) + coalesce(al.pi, 0) + coalesce(al.pf, 0) AS paid,
+           (i.principal + i.interest + i.fees - coalesce(al.pp, 0) - coalesce(al.pi, 0) - coalesce(al.pf, 0))
+               > ln.tolerance AS unsettled,
+           i.due_date + ln.grace_days < %(d)s AS evaluated,
+           i.due_date + ln.grace_days < %(d)s
+               AND (i.principal + i.interest + i.fees - coalesce(al.bpd, 0)) > ln.tolerance AS missed
+    FROM loans_installment i
+    JOIN ln ON ln.id = i.loan_id
+    LEFT JOIN al ON al.installment_id = i.id
+),
+runs AS (
+    SELECT loan_id, max(n) AS max_run FROM (
+        SELECT loan_id, count(*) AS n
+        FROM (SELECT loan_id, number - row_number() OVER (PARTITION BY loan_id ORDER BY number) AS grp
+              FROM inst WHERE missed) m
+        GROUP BY loan_id, grp
+    ) r GROUP BY loan_id
+),
+agg AS (
+    SELECT loan_id,
+           coalesce(%(d)s - min(due_date) FILTER (WHERE due_date < %(d)s AND unsettled), 0) AS dpd,
+           count(*) FILTER (WHERE evaluated AND unsettled) AS overdue_installments,
+           count(*) FILTER (WHERE missed) AS cumulative_missed,
+           coalesce(sum(up) FILTER (WHERE due_date < %(d)s), 0) AS overdue_principal,
+           coalesce(sum(ui) FILTER (WHERE due_date < %(d)s), 0) AS overdue_interest,
+           coalesce(sum(uf) FILTER (WHERE due_date < %(d)s), 0) AS overdue_fees,
+           sum(up) AS outstanding_principal,
+           sum(paid) AS allocated
+    FROM inst GROUP BY loan_id
+),
+pay AS (
+    SELECT p.loan_id, sum(p.amount) AS received
+    FROM loans_payment p JOIN ln ON ln.id = p.loan_id
+    WHERE p.value_date <= %(d)s AND p.reversed_at IS NULL
+    GROUP BY p.loan_id
+),
+prev AS (
+    SELECT ln.id AS loan_id,
+           coalesce(s.as_of, st.as_of) AS as_of,
+           coalesce(s.days_past_due, st.days_past_due) AS dpd,
+           coalesce(s.classification, st.classification) AS classification,
+           coalesce(s.npl_hold, st.npl_hold) AS npl_hold,
+           CASE WHEN s.loan_id IS NOT NULL THEN s.dpd_zero_since ELSE st.dpd_zero_since END AS dpd_zero_since
+    FROM ln
+    LEFT JOIN loans_delinquencysnapshot s ON s.loan_id = ln.id AND s.as_of = %(d)s - 1
+    LEFT JOIN loans_loandelinquency st ON st.loan_id = ln.id AND st.as_of <= %(d)s
+),
+cure AS (
+    SELECT * FROM unnest(%(cure_ids)s::bigint[], %(cure_dates)s::date[]) AS c(loan_id, cure_on)
+),
+downgrade AS (
+    SELECT o.loan_id, max(loanops_class_rank(o.classification)) AS class_rank
+    FROM loans_classificationoverride o JOIN ln ON ln.id = o.loan_id
+    WHERE o.kind = 'downgrade' AND o.effective_from <= %(d)s AND (o.cleared_on IS NULL OR o.cleared_on > %(d)s)
+    GROUP BY o.loan_id
+),
+release AS (
+    SELECT DISTINCT o.loan_id
+    FROM loans_classificationoverride o JOIN ln ON ln.id = o.loan_id
+    WHERE o.kind = 'reclassification' AND o.effective_from <= %(d)s
+      AND (o.cleared_on IS NULL OR o.cleared_on >= %(d)s)
+),
+base AS (
+    SELECT ln.*, agg.*,
+           coalesce(runs.max_run, 0) AS max_consecutive,
+           coalesce(pay.received, 0) - agg.allocated AS suspense,
+           CASE WHEN agg.dpd > 360 THEN 4 WHEN agg.dpd > 270 THEN 3 WHEN agg.dpd > 90 THEN 2
+                WHEN agg.dpd >= 1 THEN 1 ELSE 0 END AS floor_rank,
+           prev.as_of AS prev_as_of, prev.dpd AS prev_dpd, prev.classification AS prev_class,
+           prev.npl_hold AS prev_hold, prev.dpd_zero_since AS prev_zero_since,
+           cure.cure_on, downgrade.class_rank AS downgrade_rank, release.loan_id IS NOT NULL AS released
+    FROM ln
+    JOIN agg ON agg.loan_id = ln.id
+    LEFT JOIN runs ON runs.loan_id = ln.id
+    LEFT JOIN pay ON pay.loan_id = ln.id
+    LEFT JOIN prev ON prev.loan_id = ln.id
+    LEFT JOIN cure ON cure.loan_id = ln.id
+    LEFT JOIN downgrade ON downgrade.loan_id = ln.id
+    LEFT JOIN release ON release.loan_id = ln.id
+),
+ranked AS (
+    SELECT base.*,
+           greatest(
+               floor_rank,
+               coalesce(downgrade_rank, 0),
+               CASE WHEN prev_hold AND NOT released THEN loanops_class_rank(prev_class) ELSE 0 END,
+               CASE WHEN cure_on IS NOT NULL AND %(d)s < cure_on + make_interval(months => %(cure_months)s) THEN 1 ELSE 0 END
+           ) AS class_rank
+    FROM base
+)
+SELECT id AS loan_id, branch_id, product_id, dealer_id, officer_id, parameter_set_id,
+       %(d)s::date AS as_of,
+       dpd::int AS days_past_due,
+       overdue_installments::int AS overdue_installments,
+       cumulative_missed::int AS cumulative_missed_installments,
+       max_consecutive::int AS max_consecutive_missed,
+       overdue_principal, overdue_interest, overdue_fees,
+       overdue_principal + overdue_interest + overdue_fees AS overdue_amount,
+       outstanding_principal,
+       suspense AS suspense_balance,
+       CASE WHEN dpd = 0 THEN 'current' WHEN dpd <= 30 THEN '1-30' WHEN dpd <= 60 THEN '31-60'
+            WHEN dpd <= 90 THEN '61-90' WHEN dpd <= 180 THEN '91-180' WHEN dpd <= 270 THEN '181-270'
+            WHEN dpd <= 360 THEN '271-360' ELSE '361+' END AS bucket,
+       loanops_class_name(floor_rank) AS classification_floor,
+       loanops_class_name(class_rank) AS classification,
+       CASE WHEN dpd > 90 THEN 3 WHEN dpd > 30 THEN 2 ELSE 1 END::smallint AS ifrs9_stage,
+       class_rank >= 2 AS is_npl,
+       (overdue_installments >= consecutive_trigger OR cumulative_missed >= cumulative_trigger) AS rule_3_6,
+       CASE WHEN dpd > 0 THEN NULL
+            WHEN prev_dpd = 0 AND prev_zero_since IS NOT NULL THEN prev_zero_since
+            ELSE %(d)s END AS dpd_zero_since,
+       class_rank >= 2 AS npl_hold,
+       cure_on AS guarantor_cure_on,
+       released AND prev_hold AS consumed_release
+FROM ranked
+"""
+
+_FIELDS = (
+    "days_past_due", "overdue_installments", "cumulative_missed_installments", "max_consecutive_missed",
+    "overdue_principal", "overdue_interest", "overdue_fees", "overdue_amount", "outstanding_principal",
+    "suspense_balance", "bucket", "classification_floor", "classification", "ifrs9_stage", "is_npl", "rule_3_6",
+    "parameter_set_id", "dpd_zero_since", "npl_hold", "guarantor_cure_on",
+)  # fmt: skip
+
+
+def _upsert_sql(table: str, key: str, extra: tuple[str, ...], guard: str, *, stamp: bool) -> str:
+    columns = ("loan_id", "as_of", *_FIELDS, *extra)
+    changed = " OR ".join(f"t.{c} IS DISTINCT FROM excluded.{c}" for c in ("as_of", *_FIELDS, *extra))
+    return f"""
+        INSERT INTO {table} AS t ({", ".join(columns)}{", updated_at" if stamp else ""})
+        SELECT {", ".join(columns)}{", now()" if stamp else ""} FROM sweep_result
+        ON CONFLICT ({key}) DO UPDATE SET
+            {", ".join(f"{c} = excluded.{c}" for c in columns if c != "loan_id")}{", updated_at = now()" if stamp else ""}
+        WHERE {guard} ({changed})
+    """
+
+
+_SNAPSHOT_SQL = _upsert_sql(
+    "loans_delinquencysnapshot", "loan_id, as_of", ("branch_id", "product_id", "dealer_id", "officer_id"), "",
+    stamp=False,
+)  # fmt: skip
+_STATE_SQL = _upsert_sql("loans_loandelinquency", "loan_id", (), "excluded.as_of >= t.as_of AND", stamp=True)
+_CONSUME_SQL = """
+    UPDATE loans_classificationoverride o SET cleared_on = %(d)s
+    FROM sweep_result r
+    WHERE r.loan_id = o.loan_id AND r.consumed_release AND o.kind = 'reclassification'
+      AND o.cleared_on IS NULL AND o.effective_from <= %(d)s
+"""
+
+
+def _guarantor_cures(*, as_of: date, lo: int, hi: int) -> tuple[list[int], list[date]]:
+    """Cure dates of the few loans a dealer or insurer paid in the last months (exact, by the engine)."""
+    since = as_of - relativedelta(months=CURE_FLOOR_MONTHS)
+    loan_ids = (
+        Allocation.objects.filter(
+            loan_id__gte=lo, loan_id__lt=hi, payer__in=GUARANTOR_PAYERS, effective_date__gt=since,
+            effective_date__lte=as_of,
+        )
+        .values_list("loan_id", flat=True)
+        .distinct()
+    )
+    ids, dates = [], []
+    for loan in Loan.objects.filter(id__in=list(loan_ids)):
+        params = engine_params(parameter_set_for(product_id=loan.product_id, on=as_of))
+        cure_on = engine.compute(loan_schedule(loan), loan_payments(loan), params, as_of).guarantor_cure_on
+        if cure_on is not None:
+            ids.append(loan.id)
+            dates.append(cure_on)
+    return ids, dates
+
+
+def sweep_chunk(*, as_of: date, lo: int, hi: int) -> int:
+    """Compute and store the state of loans with lo <= id < hi as of AS_OF. Runs inside the
+    caller's transaction; returns the number of rows written (0 when nothing changed)."""
+    cure_ids, cure_dates = _guarantor_cures(as_of=as_of, lo=lo, hi=hi)
+    params = {"d": as_of, "lo": lo, "hi": hi, "cure_ids": cure_ids, "cure_dates": cure_dates,
+              "cure_months": CURE_FLOOR_MONTHS}  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS sweep_result")
+        cursor.execute(_COMPUTE_SQL, params)
+        cursor.execute(_SNAPSHOT_SQL)
+        changed = cursor.rowcount
+        cursor.execute(_STATE_SQL)
+        changed += cursor.rowcount
+        cursor.execute(_CONSUME_SQL, params)
+        cursor.execute("DROP TABLE sweep_result")
+    return changed
+
+
+def sweep_ranges(*, chunk_size: int) -> list[tuple[int, int]]:
+    bounds = Loan.objects.aggregate(lo=Min("id"), hi=Max("id"))
+    if bounds["lo"] is None:
+        return []
+    return [(lo, lo + chunk_size) for lo in range(bounds["lo"], bounds["hi"] + 1, chunk_size)]
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    as_of: date
+    chunks: int
+    rows_changed: int
+
+
+def delinquency_sweep(
+    *, as_of: date, chunk_size: int | None = None, on_chunk: Callable[[int], None] | None = None,
+    helpers: Callable[[date], None] | None = None,
+) -> SweepSummary:  # fmt: skip
+    """Run the sweep for AS_OF once (advisory lock + job_run). HELPERS, if given, is called after
+    the chunks exist to ask other workers to join in (they claim chunks with skip-locked)."""
+    with job_run_guard(SWEEP_JOB, as_of) as run:
+        ranges = sweep_ranges(chunk_size=chunk_size or settings.LOANOPS_SWEEP_CHUNK)
+        chunks_prepare(run, ranges)
+        if helpers:
+            helpers(as_of)
+
+        def process(lo: int, hi: int) -> int:
+            return sweep_chunk(as_of=as_of, lo=lo, hi=hi)
+
+        chunks_work(run, process, on_chunk=on_chunk)
+        chunks_finish(run, process)
+    run.refresh_from_db()
+    return SweepSummary(as_of=as_of, chunks=len(ranges), rows_changed=run.rows_changed)
+
+
+def sweep_help(*, as_of: date) -> int:
+    """A helper worker's share: claim and process chunks of the running sweep for AS_OF."""
+    from loanops.core.jobs import job_run_active
+
+    run = job_run_active(SWEEP_JOB, as_of)
+    if run is None:
+        return 0
+    return chunks_work(run, lambda lo, hi: sweep_chunk(as_of=as_of, lo=lo, hi=hi))
