@@ -49,12 +49,19 @@ class SortHeader:
     aria_sort: str  # "ascending", "descending" or "" when the list is not sorted by it
 
 
-class LoanFilterForm(StyledFormMixin, forms.Form):
+class _LoanFilterFields(forms.Form):
+    """The fields, with choices scoped to USER.
+
+    A base class rather than LoanFilterForm's own __init__: StyledFormMixin validates a bound
+    form inside its __init__, so the scoped querysets must be in place before it runs.
+    """
+
     q = forms.CharField(
         label=_("Search"),
         required=False,
         max_length=100,
         strip=True,
+        widget=forms.SearchInput,
         help_text=_("Loan number (beginning), borrower name or national ID"),
     )
     branch = BranchChoiceField(
@@ -104,8 +111,9 @@ class LoanFilterForm(StyledFormMixin, forms.Form):
         self.fields["dealer"].queryset = Dealer.objects.order_by("name", "id")
         for name in ("dpd_min", "dpd_max"):
             self.fields[name].widget.attrs.setdefault("inputmode", "numeric")
-        self.fields["q"].widget.attrs.setdefault("type", "search")
 
+
+class LoanFilterForm(StyledFormMixin, _LoanFilterFields):
     def clean_sort(self) -> str:
         return self.cleaned_data.get("sort") or DEFAULT_SORT
 

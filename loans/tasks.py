@@ -10,7 +10,7 @@ from django.conf import settings
 def sweep_delinquency(as_of: str) -> int:
     from loans.services.sweep import delinquency_sweep
 
-    return delinquency_sweep(as_of=date.fromisoformat(as_of)).rows_changed
+    return delinquency_sweep(as_of=date.fromisoformat(as_of), helpers=request_sweep_helpers).rows_changed
 
 
 @shared_task(acks_late=True)

@@ -1,2 +1,9 @@
+from django.urls import path
+
+from loans import views
+
 app_name = "loans"
-urlpatterns = []
+urlpatterns = [
+    path("", views.loan_list, name="list"),
+    path("<str:number>/", views.loan_detail, name="detail"),
+]

@@ -11,6 +11,8 @@ crashed leaves its chunks; the next attempt does only those not done. A run star
 after it finished starts afresh (each step is idempotent, so it changes nothing).
 """
 
+import os
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -68,7 +70,9 @@ ChunkFunc = Callable[[int, int], int]
 
 def _process(chunk: JobChunk, func: ChunkFunc) -> int:
     changed = func(chunk.lo, chunk.hi)
-    JobChunk.objects.filter(id=chunk.id).update(done=True, done_at=timezone.now(), rows_changed=changed)
+    JobChunk.objects.filter(id=chunk.id).update(
+        done=True, done_at=timezone.now(), rows_changed=changed, worker=f"{socket.gethostname()}:{os.getpid()}"
+    )
     return changed
 
 

@@ -50,6 +50,7 @@ class JobChunk(models.Model):
     hi = models.BigIntegerField()
     done = models.BooleanField(default=False)
     done_at = models.DateTimeField(null=True)
+    worker = models.CharField(max_length=200, blank=True)  # host:pid that processed it
     rows_changed = models.BigIntegerField(default=0)
 
     class Meta:

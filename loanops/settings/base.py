@@ -7,11 +7,11 @@ test run needs. `X_FILE` variants are accepted for every secret.
 
 from pathlib import Path
 
-from loanops.settings.env import env, env_secret
+from loanops.settings.env import env, env_bool, env_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-DEBUG = env.bool("DEBUG", default=False)
+DEBUG = env_bool("DEBUG", default=False)
 SECRET_KEY = env_secret("SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -212,6 +212,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"ClassificationEnum": "loans.models.Classification"},
 }
 
 # --- Audit trail ----------------------------------------------------------------

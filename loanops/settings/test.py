@@ -1,7 +1,7 @@
 """Test run (pytest-django). Fast hasher, locmem e-mail and cache, real PostgreSQL."""
 
 from loanops.settings.base import *  # noqa: F403
-from loanops.settings.env import env
+from loanops.settings.env import env, env_bool
 
 DEBUG = False
 SECRET_KEY = "test-only-key-0123456789-0123456789-0123456789-0123456789"  # noqa: S105
@@ -12,7 +12,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_ENABLED = env_bool("AXES_ENABLED", default=True)
 LANGUAGE_CODE = "en"
 TIME_ZONE = "Europe/Madrid"
-LOANOPS_SWEEP_HELPERS = 0
+LOANOPS_SWEEP_HELPERS = env.int("LOANOPS_SWEEP_HELPERS", default=0)
+# Tests that start real workers use their own Redis database, never the one `make run` uses.
+CELERY_BROKER_URL = env.str("TEST_BROKER_URL", default="redis://127.0.0.1:6379/15")

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loanops.core.api.fields import IsoDateField, MoneyField, RateField
@@ -122,7 +123,8 @@ class LoanSummarySerializer(serializers.Serializer):
     dealer = PartyOutputSerializer(allow_null=True)
     delinquency = serializers.SerializerMethodField()
 
-    def get_delinquency(self, loan):
+    @extend_schema_field(StoredDelinquencySerializer(allow_null=True))
+    def get_delinquency(self, loan) -> dict | None:
         state = getattr(loan, "delinquency", None)
         if state is None:
             return None

@@ -2,6 +2,7 @@
 
 from decimal import Decimal, InvalidOperation
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loanops.core.money import CENT
@@ -9,6 +10,7 @@ from loanops.core.money import CENT
 MAX_MONEY_DIGITS = 15
 
 
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^-?\d{1,13}(\.\d{1,2})?$", "example": "1050.00"})
 class MoneyField(serializers.Field):
     """A decimal string (or JSON number) with at most 2 decimals and 15 digits; answered with exactly 2."""
 
