@@ -14,6 +14,21 @@ def _isolated(settings, tmp_path):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Transactional tests flush every table, migration rows included: put the reference rows
+    back for every test that uses the database."""
+    marker = request.node.get_closest_marker("django_db")
+    uses_db = marker is not None or {"db", "transactional_db"} & set(request.fixturenames)
+    if not uses_db:
+        return
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or "transactional_db" in request.fixturenames
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from loans.reference import ensure_reference_data
+
+    ensure_reference_data()
+
+
 @pytest.fixture
 def org(db):
     """HO → two institutions → branch A (BR-A) and branch B (BR-B)."""

@@ -9,14 +9,16 @@ from django.utils.translation import gettext_lazy as _
 from loanops.core.forms import StyledFormMixin
 from loanops.org.models import Branch, Role
 from loanops.org.scoping import for_user
+from loans import imports
 from loans.models import Bucket, Classification, Dealer, Loan, Product
-from loans.page_selectors import DEFAULT_SORT, LOAN_SORTS
+from loans.page_selectors import DEFAULT_SORT
 
 MAX_DPD = 100_000
 MAX_PAGE = 10_000  # deeper OFFSETs get slow; narrow the filters instead
 
 ANY = [("", _("Any"))]
 YES_NO = [*ANY, ("yes", _("Yes")), ("no", _("No"))]
+# Every key of page_selectors.LOAN_SORTS, with its label (a test keeps the two in step).
 SORT_CHOICES = [
     ("number", _("Loan number ↑")),
     ("-number", _("Loan number ↓")),
@@ -27,18 +29,12 @@ SORT_CHOICES = [
     ("disbursed", _("Disbursement date ↑")),
     ("-disbursed", _("Disbursement date ↓")),
 ]
-assert {key for key, _label in SORT_CHOICES} == set(LOAN_SORTS)  # noqa: S101  (kept in step with the selector)
 
 
 class OfficerChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
         full_name = obj.get_full_name()
         return f"{full_name} ({obj.username})" if full_name else obj.username
-
-
-class BranchChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
-        return f"{'— ' * obj.depth}{obj.code} · {obj.name}"
 
 
 @dataclass(frozen=True)
@@ -64,7 +60,7 @@ class _LoanFilterFields(forms.Form):
         widget=forms.SearchInput,
         help_text=_("Loan number (beginning), borrower name or national ID"),
     )
-    branch = BranchChoiceField(
+    branch = forms.ModelChoiceField(
         label=_("Branch"), queryset=Branch.objects.none(), to_field_name="code", required=False, empty_label=_("Any")
     )
     officer = OfficerChoiceField(
@@ -109,8 +105,6 @@ class _LoanFilterFields(forms.Form):
         )
         self.fields["product"].queryset = Product.objects.order_by("code")
         self.fields["dealer"].queryset = Dealer.objects.order_by("name", "id")
-        for name in ("dpd_min", "dpd_max"):
-            self.fields[name].widget.attrs.setdefault("inputmode", "numeric")
 
 
 class LoanFilterForm(StyledFormMixin, _LoanFilterFields):
@@ -153,3 +147,66 @@ def page_number(value: str | None) -> int:
     except (TypeError, ValueError):
         return 1
     return min(max(number, 1), MAX_PAGE)
+
+
+# --- imports and classification ------------------------------------------------------------
+
+IMPORT_KINDS = [("loans", _("Loans")), ("payments", _("Payments"))]
+
+
+class ImportForm(StyledFormMixin, forms.Form):
+    """The uploaded file, read and checked here: a bad file is a form error, never a 500.
+
+    `cleaned_data["rows"]` holds the rows (`loans.imports.read_rows`) of a valid form.
+    """
+
+    kind = forms.ChoiceField(label=_("What the file holds"), choices=IMPORT_KINDS)
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_("CSV (UTF-8) or Excel .xlsx; at most 10 MB and 20,000 rows; the first row names the columns."),
+        widget=forms.FileInput(attrs={"accept": ".csv,.xlsx"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if imports.file_extension(upload.name) not in imports.EXTENSIONS:
+            raise forms.ValidationError(_("Upload a .csv or .xlsx file."), code="extension")
+        if upload.size > imports.MAX_FILE_BYTES:
+            raise forms.ValidationError(_("The file is larger than 10 MB."), code="size")
+        return upload
+
+    def clean(self):
+        data = super().clean()
+        upload, kind = data.get("file"), data.get("kind")
+        if upload is None or kind is None:
+            return data
+        try:
+            rows = imports.read_rows(upload, upload.name)
+            imports.check_columns(kind, rows)
+        except imports.ImportFileError as exc:
+            self.add_error("file", exc.message)
+            return data
+        data["rows"] = rows
+        return data
+
+
+# Downgrade targets: every class but normal (the service refuses "normal" too).
+DOWNGRADE_CHOICES = [(value, label) for value, label in Classification.choices if value != Classification.NORMAL]
+
+
+class DowngradeForm(StyledFormMixin, forms.Form):
+    """Posted from the loan page's classification panel (prefix "downgrade")."""
+
+    classification = forms.ChoiceField(label=_("Classification"), choices=DOWNGRADE_CHOICES)
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    effective_from = forms.DateField(
+        label=_("Effective from"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+    )
+
+
+class ReclassifyForm(StyledFormMixin, forms.Form):
+    """Approval of an NPL loan's return to performing (prefix "reclassify")."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))

@@ -203,6 +203,12 @@ class Loan(BaseModel):
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     # Bumped on every replay of the ledger (payment, reversal, schedule replacement).
     ledger_version = models.PositiveIntegerField(default=0)
+    # Ledger summary kept by every replay, so the nightly sweep reads installments only (not the
+    # allocation ledger) for loans whose money all took effect on or before the sweep date.
+    received_total = models.DecimalField(default=ZERO, **MONEY)  # payments that count
+    last_value_date = models.DateField(null=True, blank=True)
+    ledger_through = models.DateField(null=True, blank=True)  # latest allocation effective date
+    ledger_grace_days = models.SmallIntegerField(default=0)  # grace behind borrower_paid_by_deadline
 
     class Meta:
         ordering = ["number"]
@@ -249,6 +255,11 @@ class Installment(models.Model):
     principal = models.DecimalField(_("principal"), **MONEY)
     interest = models.DecimalField(_("interest"), **MONEY)
     fees = models.DecimalField(_("fees"), default=ZERO, **MONEY)
+    # Kept by every replay (full horizon); see Loan.ledger_through.
+    paid_principal = models.DecimalField(default=ZERO, **MONEY)
+    paid_interest = models.DecimalField(default=ZERO, **MONEY)
+    paid_fees = models.DecimalField(default=ZERO, **MONEY)
+    borrower_paid_by_deadline = models.DecimalField(default=ZERO, **MONEY)
 
     class Meta:
         ordering = ["loan_id", "number"]
@@ -342,6 +353,7 @@ class DelinquencyFields(models.Model):
     dpd_zero_since = models.DateField(null=True)
     npl_hold = models.BooleanField(default=False)  # was NPL: stays NPL until an approved reclassification
     guarantor_cure_on = models.DateField(null=True)
+    ledger_version = models.PositiveIntegerField(default=0)  # the loan's ledger_version this was computed from
 
     class Meta:
         abstract = True

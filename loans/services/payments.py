@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from collections import defaultdict
+
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from loanops.core.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed
 from loanops.org.scoping import for_user
 from loans import engine
-from loans.locks import loan_lock
+from loans.locks import loan_lock, loans_lock
 from loans.models import Loan, Payment
-from loans.services.ledger import loan_replay
+from loans.services.ledger import loan_replay, loans_replay
 
 
 @dataclass(frozen=True)
@@ -69,82 +71,118 @@ def _answer(payment: Payment, ledger: engine.Ledger) -> dict:
     }
 
 
-def _find_loan(request: PaymentRequest, acting_user) -> Loan:
-    loan = for_user(Loan.objects.all(), acting_user).filter(number=request.loan_number).first()
-    if loan is None:
-        raise NotFound("Loan not found.", extra={"loan_number": [f"No loan {request.loan_number!r}."]})
+def _check_value_date(request: PaymentRequest, loan: Loan) -> None:
     if request.value_date < loan.disbursement_date:
         raise ValidationFailed(
             "Value date before disbursement.",
             extra={"value_date": [f"The value date is before the loan's disbursement date ({loan.disbursement_date})."]},
         )
-    return loan
 
 
 def payments_post(*, requests: list[PaymentRequest], acting_user) -> list[PaymentOutcome | ApplicationError]:
-    """Post payments, replaying each touched loan once. Answers each request on its own:
-    an outcome, or the ApplicationError that rejected it (which changed nothing)."""
+    """Post payments in one transaction, replaying each touched loan once. Each request is
+    answered on its own: an outcome, or the ApplicationError that rejected it (changing nothing)."""
     answers: list[PaymentOutcome | ApplicationError | None] = [None] * len(requests)
-    by_loan: dict[int, list[int]] = {}
+    numbers = {r.loan_number for r in requests}
+    loans = {
+        loan.number: loan
+        for loan in for_user(Loan.objects.all(), acting_user)
+        .filter(number__in=numbers)
+        .only("id", "number", "disbursement_date", "product_id", "status", "closed_on", "branch_id")
+    }
+    pending: dict[int, list[int]] = defaultdict(list)
     for index, request in enumerate(requests):
-        existing = Payment.objects.select_related("loan").filter(external_id=request.external_id).first()
+        loan = loans.get(request.loan_number)
         try:
-            if existing is not None:
-                answers[index] = _replayed_answer(request, existing)
-                continue
-            loan = _find_loan(request, acting_user)
+            if loan is None:
+                raise NotFound("Loan not found.", extra={"loan_number": [f"No loan {request.loan_number!r}."]})
+            _check_value_date(request, loan)
         except ApplicationError as exc:
             answers[index] = exc
             continue
-        by_loan.setdefault(loan.id, []).append(index)
-    for loan_id, indexes in sorted(by_loan.items()):
-        for index, outcome in zip(indexes, _post_for_loan(loan_id, [requests[i] for i in indexes]), strict=True):
-            answers[index] = outcome
+        pending[loan.id].append(index)
+    # Already-posted external ids answer their first answer (or conflict), even for unknown loans.
+    existing = {
+        p.external_id: p
+        for p in Payment.objects.select_related("loan").filter(external_id__in=[r.external_id for r in requests])
+    }
+    for index, request in enumerate(requests):
+        if request.external_id in existing and existing[request.external_id].loan.number in loans:
+            answers[index] = _answer_existing(request, existing[request.external_id])
+    if any(answers[i] is None for indexes in pending.values() for i in indexes):
+        _post_new(requests, answers, pending, loans)
     return answers
 
 
+def _answer_existing(request: PaymentRequest, existing: Payment) -> PaymentOutcome | ApplicationError:
+    try:
+        return _replayed_answer(request, existing)
+    except ApplicationError as exc:
+        return exc
+
+
 @transaction.atomic
-def _post_for_loan(loan_id: int, requests: list[PaymentRequest]) -> list[PaymentOutcome | ApplicationError]:
-    loan = loan_lock(loan_id)  # serialises concurrent posts for one loan, so a duplicate sees the first
-    results: list[PaymentOutcome | ApplicationError] = []
-    new: list[Payment] = []
-    seen: dict[str, PaymentRequest] = {}
-    for request in requests:
-        if request.external_id in seen:
-            previous = Payment.objects.get(external_id=request.external_id)
-            try:
-                results.append(_replayed_answer(request, previous))
-            except ApplicationError as exc:
-                results.append(exc)
-            continue
-        try:
-            with transaction.atomic():
-                payment = Payment.objects.create(
-                    external_id=request.external_id,
-                    loan=loan,
-                    amount=request.amount,
-                    value_date=request.value_date,
-                    payer=request.payer,
-                    request_fingerprint=request.fingerprint,
+def _post_new(requests, answers, pending: dict[int, list[int]], loans: dict[str, Loan]) -> None:
+    loan_ids = sorted(loan_id for loan_id, indexes in pending.items() if any(answers[i] is None for i in indexes))
+    locked = {loan.id: loan for loan in loans_lock(loan_ids)}  # in id order: no deadlocks between bulks
+    # Under the locks, look again: a concurrent request may have posted some of these meanwhile.
+    wanted = [requests[i].external_id for loan_id in loan_ids for i in pending[loan_id] if answers[i] is None]
+    posted = {p.external_id: p for p in Payment.objects.select_related("loan").filter(external_id__in=wanted)}
+    new: list[tuple[int, Payment]] = []
+    first_index: dict[str, int] = {}
+    for loan_id in loan_ids:
+        for index in pending[loan_id]:
+            if answers[index] is not None:
+                continue
+            request = requests[index]
+            if request.external_id in posted:
+                answers[index] = _answer_existing(request, posted[request.external_id])
+            elif request.external_id in first_index:
+                earlier = requests[first_index[request.external_id]]
+                answers[index] = (
+                    None if earlier.fingerprint == request.fingerprint else _answer_existing(
+                        request, Payment(request_fingerprint=earlier.fingerprint)
+                    )
                 )
-        except IntegrityError:
-            # Posted meanwhile through another loan's lock (same external_id, other loan).
-            existing = Payment.objects.select_related("loan").get(external_id=request.external_id)
+            else:
+                first_index[request.external_id] = index
+                payment = Payment(
+                    external_id=request.external_id, loan_id=loan_id, amount=request.amount,
+                    value_date=request.value_date, payer=request.payer, request_fingerprint=request.fingerprint,
+                )  # fmt: skip
+                new.append((index, payment))
+    try:
+        with transaction.atomic():
+            Payment.objects.bulk_create([p for _, p in new], batch_size=1000)
+    except IntegrityError:
+        # The same external_id was posted meanwhile for a loan outside this batch's locks.
+        kept = []
+        for index, payment in new:
             try:
-                results.append(_replayed_answer(request, existing))
-            except ApplicationError as exc:
-                results.append(exc)
-            continue
-        seen[request.external_id] = request
-        new.append(payment)
-        results.append(PaymentOutcome(payment=payment, created=True))
+                with transaction.atomic():
+                    payment.save(force_insert=True)
+                kept.append((index, payment))
+            except IntegrityError:
+                answers[index] = _answer_existing(requests[index], Payment.objects.get(external_id=payment.external_id))
+        new = kept
+    touched = sorted({payment.loan_id for _, payment in new})
+    ledgers = loans_replay(loans=[locked[loan_id] for loan_id in touched])
+    for index, payment in new:
+        payment.loan = locked[payment.loan_id]
+        payment.response = _answer(payment, ledgers[payment.loan_id])
+        answers[index] = PaymentOutcome(payment=payment, created=True)
     if new:
-        ledger = loan_replay(loan=loan)
-        for payment in new:
-            payment.loan = loan
-            payment.response = _answer(payment, ledger)
-        Payment.objects.bulk_update(new, ["response"])
-    return results
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE loans_payment p SET response = v.response FROM unnest(%s::bigint[], %s::jsonb[]) "
+                "AS v(id, response) WHERE p.id = v.id",
+                [[p.id for _, p in new], [json.dumps(p.response) for _, p in new]],
+            )
+    # Repeats of a request posted earlier in this same batch answer the first answer.
+    for index, answer in enumerate(answers):
+        if answer is None:
+            first = answers[first_index[requests[index].external_id]]
+            answers[index] = PaymentOutcome(payment=first.payment, created=False)
 
 
 def payment_post(*, request: PaymentRequest, acting_user) -> PaymentOutcome:

@@ -10,6 +10,7 @@ downgrade, NPL stickiness (a loan that was NPL stays at its class until an appro
 reclassification) and, for 3 months after a dealer or insurer cure, special mention.
 """
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -43,39 +44,59 @@ WITH prm AS (
     ) ps
 ),
 ln AS (
+    -- "fast" loans: all their money took effect by D and the stored deadline sums used the
+    -- grace in force on D, so their installments' stored paid totals are the state as of D.
     SELECT l.id, l.branch_id, l.product_id, l.dealer_id, l.officer_id, prm.parameter_set_id,
-           prm.grace_days, prm.tolerance, prm.consecutive_trigger, prm.cumulative_trigger
+           prm.grace_days, prm.tolerance, prm.consecutive_trigger, prm.cumulative_trigger, l.received_total,
+           l.ledger_version,
+           (coalesce(l.ledger_through, '-infinity'::date) <= %(d)s
+            AND coalesce(l.last_value_date, '-infinity'::date) <= %(d)s
+            AND l.ledger_grace_days = prm.grace_days) AS fast
     FROM loans_loan l
     JOIN prm ON prm.product_id = l.product_id
     LEFT JOIN loans_loandelinquency st ON st.loan_id = l.id
     WHERE l.id >= %(lo)s AND l.id < %(hi)s AND l.disbursement_date <= %(d)s
       AND (l.status = 'active' OR l.closed_on >= %(d)s OR st.loan_id IS NULL OR st.as_of < l.closed_on)
+      -- a rerun for the same date skips loans whose ledger and parameters did not change since
+      AND NOT (st.as_of = %(d)s AND st.ledger_version = l.ledger_version
+               AND st.parameter_set_id IS NOT DISTINCT FROM prm.parameter_set_id)
+),
+slow AS MATERIALIZED (
+    SELECT id, grace_days FROM ln WHERE NOT fast
 ),
 al AS (
-    SELECT a.installment_id,
-           sum(a.principal) AS pp, sum(a.interest) AS pi, sum(a.fees) AS pf,
-           sum(a.principal + a.interest + a.fees)
-               FILTER (WHERE a.is_borrower AND a.effective_date <= i.due_date + ln.grace_days) AS bpd
-    FROM loans_allocation a
-    JOIN loans_installment i ON i.id = a.installment_id
-    JOIN ln ON ln.id = a.loan_id
-    WHERE a.loan_id >= %(lo)s AND a.loan_id < %(hi)s AND a.effective_date <= %(d)s
-    GROUP BY a.installment_id
+    -- the others (few: money value-dated after D, or a changed grace): sum their ledger rows up to D
+    SELECT x.installment_id, x.pp, x.pi, x.pf, x.bpd
+    FROM slow
+    CROSS JOIN LATERAL (
+        SELECT a.installment_id,
+               sum(a.principal) AS pp, sum(a.interest) AS pi, sum(a.fees) AS pf,
+               coalesce(sum(a.principal + a.interest + a.fees)
+                   FILTER (WHERE a.is_borrower AND a.effective_date <= i.due_date + slow.grace_days), 0) AS bpd
+        FROM loans_allocation a
+        JOIN loans_installment i ON i.id = a.installment_id
+        WHERE a.loan_id = slow.id AND a.effective_date <= %(d)s
+        GROUP BY a.installment_id
+    ) x
 ),
-inst AS (
-    SELECT i.loan_id, i.number, i.due_date,
-           i.principal - coalesce(al.pp, 0) AS up,
-           i.interest - coalesce(al.pi, 0) AS ui,
-           i.fees - coalesce(al.pf, 0) AS uf,
-           coalesce(al.pp, 0) + coalesce(al.pi, 0) + coalesce(al.pf, 0) AS paid,
-           (i.principal + i.interest + i.fees - coalesce(al.pp, 0) - coalesce(al.pi, 0) - coalesce(al.pf, 0))
-               > ln.tolerance AS unsettled,
-           i.due_date + ln.grace_days < %(d)s AS evaluated,
-           i.due_date + ln.grace_days < %(d)s
-               AND (i.principal + i.interest + i.fees - coalesce(al.bpd, 0)) > ln.tolerance AS missed
+raw AS (
+    SELECT i.loan_id, i.number, i.due_date, i.principal, i.interest, i.fees, ln.grace_days, ln.tolerance,
+           CASE WHEN ln.fast THEN i.paid_principal ELSE coalesce(al.pp, 0) END AS pp,
+           CASE WHEN ln.fast THEN i.paid_interest ELSE coalesce(al.pi, 0) END AS pi,
+           CASE WHEN ln.fast THEN i.paid_fees ELSE coalesce(al.pf, 0) END AS pf,
+           CASE WHEN ln.fast THEN i.borrower_paid_by_deadline ELSE coalesce(al.bpd, 0) END AS bpd
     FROM loans_installment i
     JOIN ln ON ln.id = i.loan_id
     LEFT JOIN al ON al.installment_id = i.id
+    WHERE i.loan_id >= %(lo)s AND i.loan_id < %(hi)s
+),
+inst AS (
+    SELECT loan_id, number, due_date,
+           principal - pp AS up, interest - pi AS ui, fees - pf AS uf, pp + pi + pf AS paid,
+           (principal + interest + fees - pp - pi - pf) > tolerance AS unsettled,
+           due_date + grace_days < %(d)s AS evaluated,
+           due_date + grace_days < %(d)s AND (principal + interest + fees - bpd) > tolerance AS missed
+    FROM raw
 ),
 runs AS (
     SELECT loan_id, max(n) AS max_run FROM (
@@ -99,7 +120,7 @@ agg AS (
 ),
 pay AS (
     SELECT p.loan_id, sum(p.amount) AS received
-    FROM loans_payment p JOIN ln ON ln.id = p.loan_id
+    FROM slow JOIN loans_payment p ON p.loan_id = slow.id
     WHERE p.value_date <= %(d)s AND p.reversed_at IS NULL
     GROUP BY p.loan_id
 ),
@@ -132,7 +153,7 @@ release AS (
 base AS (
     SELECT ln.*, agg.*,
            coalesce(runs.max_run, 0) AS max_consecutive,
-           coalesce(pay.received, 0) - agg.allocated AS suspense,
+           CASE WHEN ln.fast THEN ln.received_total ELSE coalesce(pay.received, 0) END - agg.allocated AS suspense,
            CASE WHEN agg.dpd > 360 THEN 4 WHEN agg.dpd > 270 THEN 3 WHEN agg.dpd > 90 THEN 2
                 WHEN agg.dpd >= 1 THEN 1 ELSE 0 END AS floor_rank,
            prev.as_of AS prev_as_of, prev.dpd AS prev_dpd, prev.classification AS prev_class,
@@ -157,7 +178,7 @@ ranked AS (
            ) AS class_rank
     FROM base
 )
-SELECT id AS loan_id, branch_id, product_id, dealer_id, officer_id, parameter_set_id,
+SELECT id AS loan_id, branch_id, product_id, dealer_id, officer_id, parameter_set_id, ledger_version,
        %(d)s::date AS as_of,
        dpd::int AS days_past_due,
        overdue_installments::int AS overdue_installments,
@@ -188,7 +209,7 @@ _FIELDS = (
     "days_past_due", "overdue_installments", "cumulative_missed_installments", "max_consecutive_missed",
     "overdue_principal", "overdue_interest", "overdue_fees", "overdue_amount", "outstanding_principal",
     "suspense_balance", "bucket", "classification_floor", "classification", "ifrs9_stage", "is_npl", "rule_3_6",
-    "parameter_set_id", "dpd_zero_since", "npl_hold", "guarantor_cure_on",
+    "parameter_set_id", "dpd_zero_since", "npl_hold", "guarantor_cure_on", "ledger_version",
 )  # fmt: skip
 
 
@@ -245,6 +266,8 @@ def sweep_chunk(*, as_of: date, lo: int, hi: int) -> int:
     params = {"d": as_of, "lo": lo, "hi": hi, "cure_ids": cure_ids, "cure_dates": cure_dates,
               "cure_months": CURE_FLOOR_MONTHS}  # fmt: skip
     with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")  # compiling this query costs more than running it
+        cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute("DROP TABLE IF EXISTS sweep_result")
         cursor.execute(_COMPUTE_SQL, params)
         cursor.execute(_SNAPSHOT_SQL)
@@ -272,10 +295,12 @@ class SweepSummary:
 
 def delinquency_sweep(
     *, as_of: date, chunk_size: int | None = None, on_chunk: Callable[[int], None] | None = None,
-    helpers: Callable[[date], None] | None = None,
+    helpers: Callable[[date], None] | None = None, threads: int = 1,
 ) -> SweepSummary:  # fmt: skip
     """Run the sweep for AS_OF once (advisory lock + job_run). HELPERS, if given, is called after
-    the chunks exist to ask other workers to join in (they claim chunks with skip-locked)."""
+    the chunks exist to ask other workers to join in (they claim chunks with skip-locked); THREADS
+    more connections of this process claim chunks too (the work is in PostgreSQL, so threads
+    use every core)."""
     with job_run_guard(SWEEP_JOB, as_of) as run:
         ranges = sweep_ranges(chunk_size=chunk_size or settings.LOANOPS_SWEEP_CHUNK)
         chunks_prepare(run, ranges)
@@ -285,7 +310,18 @@ def delinquency_sweep(
         def process(lo: int, hi: int) -> int:
             return sweep_chunk(as_of=as_of, lo=lo, hi=hi)
 
+        def work_in_thread() -> None:
+            try:
+                chunks_work(run, process, on_chunk=on_chunk)
+            finally:
+                connection.close()
+
+        extra = [threading.Thread(target=work_in_thread) for _ in range(max(threads, 1) - 1)]
+        for thread in extra:
+            thread.start()
         chunks_work(run, process, on_chunk=on_chunk)
+        for thread in extra:
+            thread.join()
         chunks_finish(run, process)
     run.refresh_from_db()
     return SweepSummary(as_of=as_of, chunks=len(ranges), rows_changed=run.rows_changed)

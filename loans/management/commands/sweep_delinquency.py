@@ -1,4 +1,6 @@
+import os
 import sys
+import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -14,6 +16,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         as_of_argument(parser)
         parser.add_argument("--chunk-size", type=int, default=None)
+        parser.add_argument(
+            "--threads", type=int, default=min(2, os.cpu_count() or 1), help="Connections claiming chunks at once."
+        )
 
     def handle(self, *args, **options):
         as_of = as_of_option(options)
@@ -21,16 +26,19 @@ class Command(BaseCommand):
         total = len(sweep_ranges(chunk_size=chunk_size))
         done = 0
         interactive = sys.stdout.isatty()
+        lock = threading.Lock()
 
         def progress(changed: int) -> None:
             nonlocal done
-            done += 1
-            bar = "#" * (30 * done // max(total, 1))
-            line = f"\r[{bar:<30}] {done}/{total} chunks"
-            self.stdout.write(line, ending="" if interactive else "\n")
+            with lock:
+                done += 1
+                bar = "#" * (30 * done // max(total, 1))
+                self.stdout.write(f"\r[{bar:<30}] {done}/{total} chunks", ending="" if interactive else "\n")
 
         try:
-            summary = delinquency_sweep(as_of=as_of, chunk_size=chunk_size, on_chunk=progress)
+            summary = delinquency_sweep(
+                as_of=as_of, chunk_size=chunk_size, on_chunk=progress, threads=options["threads"]
+            )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         if interactive:
