@@ -58,21 +58,22 @@ def build(*, loans: int, as_of: date) -> None:
             day = 1 + i % 28
             buffer.write(
                 f"{i}\tBENCH-{i:07d}\t{branch_id}\t{product_id}\tEUR\t12000.00\t0.065000\t{year}-{month:02d}-{day:02d}"
-                f"\t24\tannuity\t{i}\tactive\t0\tnow\tnow\t0.00\t0\n"
+                f"\t24\tannuity\t{i}\tactive\t0\tnow\tnow\t0.00\t0\t0.00\n"
             )
         buffer.seek(0)
         cursor.copy_expert(
             "COPY loans_loan (id, number, branch_id, product_id, currency, principal, annual_rate, disbursement_date, "
             "term_months, amortization, borrower_id, status, ledger_version, created_at, updated_at, received_total, "
-            "ledger_grace_days) FROM STDIN",
+            "ledger_grace_days, ledger_tolerance) FROM STDIN",
             buffer,
         )
         cursor.execute(
             """
             INSERT INTO loans_installment (id, loan_id, number, due_date, principal, interest, fees,
-                                           paid_principal, paid_interest, paid_fees, borrower_paid_by_deadline)
+                                           paid_principal, paid_interest, paid_fees, borrower_paid_by_deadline,
+                                           missed_streak)
             SELECT (l.id - 1) * %(n)s + k, l.id, k, (l.disbursement_date + make_interval(months => k))::date,
-                   500.00, 40.00, 0.00, 0.00, 0.00, 0.00, 0.00
+                   500.00, 40.00, 0.00, 0.00, 0.00, 0.00, 0.00, 0
             FROM loans_loan l CROSS JOIN generate_series(1, %(n)s) k
             """,
             {"n": INSTALLMENTS},
@@ -127,6 +128,20 @@ def build(*, loans: int, as_of: date) -> None:
                          max(greatest(paid_on, due_date)) AS through
                   FROM bench_paid GROUP BY loan_id) s
             WHERE s.loan_id = l.id
+            """
+        )
+        cursor.execute(
+            """
+            WITH flags AS (
+                SELECT id, loan_id, number, borrower_paid_by_deadline < principal + interest + fees AS missed
+                FROM loans_installment
+            ), islands AS (
+                SELECT id, loan_id, number - row_number() OVER (PARTITION BY loan_id ORDER BY number) AS grp, number
+                FROM flags WHERE missed
+            )
+            UPDATE loans_installment i SET missed_streak = s.streak
+            FROM (SELECT id, row_number() OVER (PARTITION BY loan_id, grp ORDER BY number) AS streak FROM islands) s
+            WHERE s.id = i.id
             """
         )
         for table in ("loans_borrower", "loans_loan", "loans_installment", "loans_payment", "loans_allocation"):

@@ -20,8 +20,9 @@ from decimal import Decimal, InvalidOperation
 from django.db import DatabaseError, IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from openpyxl import load_workbook
 
-from loanops.core.exceptions import ApplicationError
+from loanops.core.exceptions import ApplicationError, NotFound
 from loans.api.serializers import LoanInputSerializer, PaymentInputSerializer
 from loans.services.loans import loan_upsert
 from loans.services.payments import PaymentRequest, payments_post
@@ -33,7 +34,13 @@ MAX_XLSX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
 EXTENSIONS = (".csv", ".xlsx")
 ROW = "_row"  # the key holding a row's spreadsheet row number in read_rows' dicts
 
-INSTALLMENT_COLUMNS = ("installment_number", "due_date", "installment_principal", "installment_interest", "installment_fees")
+INSTALLMENT_COLUMNS = (
+    "installment_number",
+    "due_date",
+    "installment_principal",
+    "installment_interest",
+    "installment_fees",
+)
 GENERATED_COLUMNS = ("term_months", "amortization")
 LOAN_COLUMNS = (
     "loan_number", "branch", "product", "currency", "principal", "annual_rate", "disbursement_date", "officer",
@@ -106,7 +113,7 @@ class RowResult:
 
     @property
     def rows_label(self) -> str:
-        """"7", "2–13" for consecutive rows, else "2, 5, 9"."""
+        """The rows for people: "7", "2–13" for consecutive rows, else "2, 5, 9"."""
         rows = self.rows
         if len(rows) > 1 and list(rows) == list(range(rows[0], rows[-1] + 1)):
             return f"{rows[0]}–{rows[-1]}"
@@ -174,9 +181,6 @@ def _xlsx_rows(content: bytes) -> Iterator[list[str]]:
         raise ImportFileError(_("The file could not be read as an Excel workbook (.xlsx).")) from exc
     if inflated > MAX_XLSX_UNCOMPRESSED_BYTES:
         raise ImportFileError(_("The workbook is too large once uncompressed."))
-
-    from openpyxl import load_workbook
-
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a damaged file
@@ -188,8 +192,6 @@ def _xlsx_rows(content: bytes) -> Iterator[list[str]]:
         try:
             for values in sheet.iter_rows(values_only=True):
                 yield [_cell_text(value) for value in values]
-        except ImportFileError:
-            raise
         except Exception as exc:  # noqa: BLE001 - a damaged sheet fails while streaming
             raise ImportFileError(_("The file could not be read as an Excel workbook (.xlsx).")) from exc
     finally:
@@ -263,10 +265,9 @@ def check_columns(kind: str, rows: list[dict]) -> None:
         schedule_missing = [c for c in SCHEDULE_REQUIRED_COLUMNS if c not in columns]
         generated_missing = [c for c in GENERATED_COLUMNS if c not in columns]
         if schedule_missing and generated_missing:
-            none_of_either = len(schedule_missing) == len(SCHEDULE_REQUIRED_COLUMNS) and len(generated_missing) == len(
-                GENERATED_COLUMNS
-            )
-            if none_of_either:
+            has_schedule = len(schedule_missing) < len(SCHEDULE_REQUIRED_COLUMNS)
+            has_generated = len(generated_missing) < len(GENERATED_COLUMNS)
+            if not has_schedule and not has_generated:
                 raise ImportFileError(
                     _(
                         "Missing required columns: %(columns)s (or term_months and amortization instead of "
@@ -275,8 +276,7 @@ def check_columns(kind: str, rows: list[dict]) -> None:
                     % {"columns": ", ".join(missing + schedule_missing)}
                 )
             # The file went one of the two ways: name what that way lacks.
-            went_generated = len(schedule_missing) == len(SCHEDULE_REQUIRED_COLUMNS)
-            missing += generated_missing if went_generated else schedule_missing
+            missing += schedule_missing if has_schedule else generated_missing
     if missing:
         raise ImportFileError(_("Missing required columns: %(columns)s.") % {"columns": ", ".join(missing)})
 
@@ -290,12 +290,16 @@ def template_csv(kind: str) -> str:
         writer.writerow(["TX-000001", "EXAMPLE-1", "1050.00", "2025-02-10", "borrower"])
         return out.getvalue()
     writer.writerow([*LOAN_COLUMNS, *GENERATED_COLUMNS])
-    loan = ["EXAMPLE-1", "BR01", "AUTO", "EUR", "2000.00", "0.0650", "2025-01-10", "", "C-1001", "Ana Ruiz",
-            "X1234567", "+34 600 000 000", "ana@example.com", "Calle Mayor 1, Madrid", "D-7", "Autos Norte"]  # fmt: skip
+    loan = [
+        "EXAMPLE-1", "BR01", "AUTO", "EUR", "2000.00", "0.0650", "2025-01-10", "", "C-1001", "Ana Ruiz",
+        "X1234567", "+34 600 000 000", "ana@example.com", "Calle Mayor 1, Madrid", "D-7", "Autos Norte",
+    ]  # fmt: skip
     writer.writerow([*loan, "1", "2025-02-10", "1000.00", "10.83", "0.00", "", ""])
     writer.writerow([*loan, "2", "2025-03-10", "1000.00", "5.42", "0.00", "", ""])
-    generated = ["EXAMPLE-2", "BR01", "AUTO", "EUR", "12000.00", "0.0650", "2025-01-10", "", "C-1002", "Luis Gil",
-                 "", "", "", "", "", ""]  # fmt: skip
+    generated = [
+        "EXAMPLE-2", "BR01", "AUTO", "EUR", "12000.00", "0.0650", "2025-01-10", "", "C-1002", "Luis Gil",
+        "", "", "", "", "", "",
+    ]  # fmt: skip
     writer.writerow([*generated, "", "", "", "", "", "12", "annuity"])
     return out.getvalue()
 
@@ -311,7 +315,9 @@ def import_loans(rows: list[dict], acting_user) -> list[RowResult]:
         number = row.get("loan_number", "")
         if not number:
             message = RowMessage("loan_number", _("This field is required."))
-            results.append((row[ROW], RowResult(rows=(row[ROW],), key="", status=ImportStatus.REJECTED, messages=(message,))))
+            results.append(
+                (row[ROW], RowResult(rows=(row[ROW],), key="", status=ImportStatus.REJECTED, messages=(message,)))
+            )
             continue
         groups.setdefault(number, []).append(row)
     for number, group in groups.items():
@@ -325,8 +331,8 @@ def _import_loan(number: str, group: list[dict], acting_user) -> RowResult:
     def rejected(messages: Iterable[RowMessage]) -> RowResult:
         return RowResult(rows=row_numbers, key=number, status=ImportStatus.REJECTED, messages=tuple(messages))
 
-    if len(number) > 64:
-        return rejected([RowMessage("loan_number", _("Use 1–64 characters."))])
+    if len(number) > 64 or "/" in number:  # the API takes it as a URL path segment
+        return rejected([RowMessage("loan_number", _("Use 1–64 characters, without “/”."))])
     conflicts = list(_loan_level_conflicts(group))
     if conflicts:
         return rejected(conflicts)
@@ -336,6 +342,8 @@ def _import_loan(number: str, group: list[dict], acting_user) -> RowResult:
         return rejected(_loan_messages(_flatten(serializer.errors), line_rows))
     try:
         created = _upsert(number, serializer.validated_data, acting_user)
+    except NotFound as exc:  # the number belongs to a loan outside the user's branches
+        return rejected([RowMessage("loan_number", exc.message)])
     except ApplicationError as exc:
         return rejected(_loan_messages(_application_errors(exc), line_rows))
     except DatabaseError:
@@ -473,7 +481,9 @@ def _import_payment(row: dict, acting_user) -> RowResult:
         with transaction.atomic():
             answer = payments_post(requests=[request], acting_user=acting_user)[0]
     except DatabaseError:
-        return result(ImportStatus.REJECTED, [RowMessage("", _("The database refused this payment; nothing was saved."))])
+        return result(
+            ImportStatus.REJECTED, [RowMessage("", _("The database refused this payment; nothing was saved."))]
+        )
     if isinstance(answer, ApplicationError):
         return result(ImportStatus.REJECTED, _flat_messages(_application_errors(answer)))
     return result(ImportStatus.CREATED if answer.created else ImportStatus.DUPLICATE)

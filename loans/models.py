@@ -172,7 +172,13 @@ class InsurancePolicy(BaseModel):
         return f"{self.insurer} {self.number}"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+    exclude=[
+        "ledger_version", "received_total", "last_value_date", "ledger_through", "ledger_grace_days",
+        "ledger_tolerance", "updated_at",
+    ],
+)  # fmt: skip
 class Loan(BaseModel):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
@@ -209,6 +215,7 @@ class Loan(BaseModel):
     last_value_date = models.DateField(null=True, blank=True)
     ledger_through = models.DateField(null=True, blank=True)  # latest allocation effective date
     ledger_grace_days = models.SmallIntegerField(default=0)  # grace behind borrower_paid_by_deadline
+    ledger_tolerance = models.DecimalField(default=ZERO, **MONEY)  # tolerance behind missed_streak
 
     class Meta:
         ordering = ["number"]
@@ -228,6 +235,7 @@ class Loan(BaseModel):
         return self.number
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Collateral(BaseModel):
     BRANCH_FIELD = "loan__branch"
 
@@ -243,6 +251,10 @@ class Collateral(BaseModel):
         constraints = [models.CheckConstraint(condition=Q(value__gte=0), name="collateral_value_not_negative")]
 
 
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+    exclude=["paid_principal", "paid_interest", "paid_fees", "borrower_paid_by_deadline", "missed_streak"],
+)  # fmt: skip
 class Installment(models.Model):
     """One line of the schedule. Due dates strictly increase with the number (a deferred
     constraint trigger checks it across rows, see migration 0002)."""
@@ -260,6 +272,9 @@ class Installment(models.Model):
     paid_interest = models.DecimalField(default=ZERO, **MONEY)
     paid_fees = models.DecimalField(default=ZERO, **MONEY)
     borrower_paid_by_deadline = models.DecimalField(default=ZERO, **MONEY)
+    # Length of the run of installments, ending at this one, that are missed once their deadline
+    # passes (with the loan's ledger grace and tolerance).
+    missed_streak = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["loan_id", "number"]
@@ -277,7 +292,7 @@ class Installment(models.Model):
         return self.principal + self.interest + self.fees
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), exclude=["response", "request_fingerprint"])
 class Payment(models.Model):
     """Money from core banking. The id is the arrival order; `external_id` the idempotency key."""
 

@@ -12,14 +12,17 @@ from django.db.models import Model, Q, QuerySet
 from loanops.org.models import Role
 
 
+_UNSET = object()
+
+
 def visible_paths(user) -> list[str] | None:
     """Path prefixes the user may see; None means every branch."""
     if not user or not user.is_authenticated or not user.is_active:
         return []
     if user.sees_all_branches:
         return None
-    cached = getattr(user, "_visible_paths", None)
-    if cached is None:
+    cached = getattr(user, "_visible_paths", _UNSET)
+    if cached is _UNSET:
         cached = list(user.branches.values_list("path", flat=True))
         if not cached and user.role == Role.API_CLIENT:
             cached = None  # an API client created without --branch sees every branch

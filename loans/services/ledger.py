@@ -70,10 +70,14 @@ def loans_replay(*, loans: list[Loan]) -> dict[int, engine.Ledger]:
             sums[2] += row.fees
             if row.payer == Payer.BORROWER and row.effective_date <= installment.due_date + grace:
                 sums[3] += row.principal + row.interest + row.fees
+        streak = 0
         for installment in schedule:
             sums = paid[installment.number]
+            total = installment.principal + installment.interest + installment.fees
+            streak = streak + 1 if total - sums[3] > parameter_set.tolerance else 0
+            sums.append(streak)
             current = [installment.paid_principal, installment.paid_interest, installment.paid_fees,
-                       installment.borrower_paid_by_deadline]  # fmt: skip
+                       installment.borrower_paid_by_deadline, installment.missed_streak]  # fmt: skip
             if sums != current:
                 installment_rows.append((installment.id, *sums))
         owed = sum((i.principal + i.interest + i.fees for i in schedule), ZERO)
@@ -89,20 +93,28 @@ def loans_replay(*, loans: list[Loan]) -> dict[int, engine.Ledger]:
         loan_rows.append(
             (loan.id, sum((p.amount for p in payments[loan.id]), ZERO),
              max((p.value_date for p in payments[loan.id]), default=None), through, parameter_set.grace_days,
-             status, closed_on)
+             parameter_set.tolerance, status, closed_on)
         )  # fmt: skip
 
     Allocation.objects.filter(loan_id__in=ids).delete()
     Allocation.objects.bulk_create(new_allocations, batch_size=5000)
+    _write_summaries(installment_rows, loan_rows)
+    return ledgers
+
+
+def _write_summaries(installment_rows: list[tuple], loan_rows: list[tuple]) -> None:
+    if not loan_rows:
+        return
     with connection.cursor() as cursor:
         if installment_rows:
             cols = list(zip(*installment_rows, strict=True))
             cursor.execute(
                 """
                 UPDATE loans_installment i
-                SET paid_principal = v.pp, paid_interest = v.pi, paid_fees = v.pf, borrower_paid_by_deadline = v.bpd
-                FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[])
-                     AS v(id, pp, pi, pf, bpd)
+                SET paid_principal = v.pp, paid_interest = v.pi, paid_fees = v.pf, borrower_paid_by_deadline = v.bpd,
+                    missed_streak = v.streak
+                FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], %s::int[])
+                     AS v(id, pp, pi, pf, bpd, streak)
                 WHERE i.id = v.id
                 """,
                 [list(c) for c in cols],
@@ -112,14 +124,117 @@ def loans_replay(*, loans: list[Loan]) -> dict[int, engine.Ledger]:
             """
             UPDATE loans_loan l
             SET ledger_version = l.ledger_version + 1, received_total = v.received, last_value_date = v.last_value,
-                ledger_through = v.through, ledger_grace_days = v.grace, status = v.status, closed_on = v.closed_on,
+                ledger_through = v.through, ledger_grace_days = v.grace, ledger_tolerance = v.tolerance,
+                status = v.status, closed_on = v.closed_on,
                 updated_at = CASE WHEN l.status <> v.status THEN now() ELSE l.updated_at END
-            FROM unnest(%s::bigint[], %s::numeric[], %s::date[], %s::date[], %s::int[], %s::text[], %s::date[])
-                 AS v(id, received, last_value, through, grace, status, closed_on)
+            FROM unnest(%s::bigint[], %s::numeric[], %s::date[], %s::date[], %s::int[], %s::numeric[], %s::text[],
+                        %s::date[])
+                 AS v(id, received, last_value, through, grace, tolerance, status, closed_on)
             WHERE l.id = v.id
             """,
             [list(c) for c in cols],
         )
+
+
+def appendable(loan: Loan, new_payments: list[engine.Payment], parameter_set: ParameterSet) -> bool:
+    """True when NEW_PAYMENTS come after everything the loan's ledger holds (the usual case: today's
+    money), with no money left in suspense and the same parameters: then the existing ledger stays
+    as it is and only the new money needs allocating (see `loans_append`)."""
+    latest = max(filter(None, (loan.ledger_through, loan.last_value_date)), default=None)
+    return (
+        parameter_set.grace_days == loan.ledger_grace_days
+        and parameter_set.tolerance == loan.ledger_tolerance
+        and (latest is None or all(p.value_date >= latest for p in new_payments))
+    )
+
+
+def loans_append(*, loans: list[Loan], new_payments: dict[int, list[engine.Payment]]) -> dict[int, engine.Ledger]:
+    """Allocate only NEW_PAYMENTS of LOANS (each `appendable`, locked by the caller) and add their
+    rows to the ledger. The engine replays them over a schedule of what is still owed; since all
+    older money took effect before them and none waits in suspense, this is exactly what a full
+    replay would allocate to them (a test compares both). Loans with money in suspense are
+    replayed in full instead; returns the ledgers of the new money by loan id."""
+    if not loans:
+        return {}
+    ids = [loan.id for loan in loans]
+    installments: dict[int, list[Installment]] = defaultdict(list)
+    for row in Installment.objects.filter(loan_id__in=ids).order_by("loan_id", "number"):
+        installments[row.loan_id].append(row)
+    parameter_sets = _parameter_sets_by_product({loan.product_id for loan in loans})
+    full, ledgers = [], {}
+    new_allocations, installment_rows, loan_rows = [], [], []
+    for loan in loans:
+        schedule = installments[loan.id]
+        paid_total = sum((i.paid_principal + i.paid_interest + i.paid_fees for i in schedule), ZERO)
+        if paid_total != loan.received_total:  # money waiting in suspense: replay in full
+            full.append(loan)
+            continue
+        parameter_set = parameter_sets[loan.product_id]
+        owed = [
+            engine.Installment(number=i.number, due_date=i.due_date, principal=i.principal - i.paid_principal,
+                               interest=i.interest - i.paid_interest, fees=i.fees - i.paid_fees)
+            for i in schedule
+        ]  # fmt: skip
+        ledger = engine.replay(owed, new_payments[loan.id], engine_params(parameter_set))
+        ledgers[loan.id] = ledger
+        by_number = {i.number: i for i in schedule}
+        changed = {}
+        grace = timedelta(days=parameter_set.grace_days)
+        for row in ledger.allocations:
+            installment = by_number[row.installment_number]
+            new_allocations.append(
+                Allocation(
+                    loan_id=loan.id, payment_id=row.payment_key, installment_id=installment.id,
+                    effective_date=row.effective_date, is_borrower=row.payer == Payer.BORROWER, payer=row.payer,
+                    fees=row.fees, interest=row.interest, principal=row.principal,
+                )  # fmt: skip
+            )
+            installment.paid_principal += row.principal
+            installment.paid_interest += row.interest
+            installment.paid_fees += row.fees
+            if row.payer == Payer.BORROWER and row.effective_date <= installment.due_date + grace:
+                installment.borrower_paid_by_deadline += row.principal + row.interest + row.fees
+            changed[installment.id] = installment
+        streak = 0
+        for installment in schedule:
+            total = installment.principal + installment.interest + installment.fees
+            streak = streak + 1 if total - installment.borrower_paid_by_deadline > parameter_set.tolerance else 0
+            if streak != installment.missed_streak:
+                installment.missed_streak = streak
+                changed[installment.id] = installment
+        installment_rows.extend(
+            (i.id, i.paid_principal, i.paid_interest, i.paid_fees, i.borrower_paid_by_deadline, i.missed_streak)
+            for i in changed.values()
+        )
+        received = loan.received_total + sum((p.amount for p in new_payments[loan.id]), ZERO)
+        allocated = paid_total + sum((a.principal + a.interest + a.fees for a in ledger.allocations), ZERO)
+        through = max(filter(None, [loan.ledger_through, *(a.effective_date for a in ledger.allocations)]), default=None)
+        owed_total = sum((i.principal + i.interest + i.fees for i in schedule), ZERO)
+        status, closed_on = loan.status, loan.closed_on
+        if status == Loan.Status.ACTIVE and schedule and allocated >= owed_total:
+            status, closed_on = Loan.Status.CLOSED, through
+        loan.status, loan.closed_on = status, closed_on
+        last_value = max(filter(None, [loan.last_value_date, *(p.value_date for p in new_payments[loan.id])]))
+        loan_rows.append(
+            (loan.id, received, last_value, through, parameter_set.grace_days, parameter_set.tolerance, status,
+             closed_on)
+        )  # fmt: skip
+    Allocation.objects.bulk_create(new_allocations, batch_size=5000)
+    _write_summaries(installment_rows, loan_rows)
+    if full:
+        for loan_id, ledger in loans_replay(loans=full).items():
+            ledgers[loan_id] = ledger
+    return ledgers
+
+
+def loans_add_payments(*, loans: list[Loan], new_payments: dict[int, list[engine.Payment]]) -> dict[int, engine.Ledger]:
+    """Bring the ledgers of LOANS (locked by the caller) up to date after NEW_PAYMENTS were stored:
+    append where possible, replay in full otherwise (back-dated money)."""
+    parameter_sets = _parameter_sets_by_product({loan.product_id for loan in loans})
+    append = [loan for loan in loans if appendable(loan, new_payments[loan.id], parameter_sets[loan.product_id])]
+    keys = {loan.id for loan in append}
+    ledgers = loans_append(loans=append, new_payments=new_payments)
+    ledgers.update(loans_replay(loans=[loan for loan in loans if loan.id not in keys]))
     return ledgers
 
 

@@ -17,7 +17,7 @@ from loanops.org.scoping import for_user
 from loans import engine
 from loans.locks import loan_lock, loans_lock
 from loans.models import Loan, Payment
-from loans.services.ledger import loan_replay, loans_replay
+from loans.services.ledger import loan_replay, loans_add_payments
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,13 @@ def _post_new(requests, answers, pending: dict[int, list[int]], loans: dict[str,
                 answers[index] = _answer_existing(requests[index], Payment.objects.get(external_id=payment.external_id))
         new = kept
     touched = sorted({payment.loan_id for _, payment in new})
-    ledgers = loans_replay(loans=[locked[loan_id] for loan_id in touched])
+    new_by_loan = defaultdict(list)
+    for _, payment in new:
+        new_by_loan[payment.loan_id].append(
+            engine.Payment(key=payment.id, amount=payment.amount, value_date=payment.value_date, payer=payment.payer,
+                           arrival=payment.id)  # fmt: skip
+        )
+    ledgers = loans_add_payments(loans=[locked[loan_id] for loan_id in touched], new_payments=new_by_loan)
     for index, payment in new:
         payment.loan = locked[payment.loan_id]
         payment.response = _answer(payment, ledgers[payment.loan_id])

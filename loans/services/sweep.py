@@ -51,7 +51,7 @@ ln AS (
            l.ledger_version,
            (coalesce(l.ledger_through, '-infinity'::date) <= %(d)s
             AND coalesce(l.last_value_date, '-infinity'::date) <= %(d)s
-            AND l.ledger_grace_days = prm.grace_days) AS fast
+            AND l.ledger_grace_days = prm.grace_days AND l.ledger_tolerance = prm.tolerance) AS fast
     FROM loans_loan l
     JOIN prm ON prm.product_id = l.product_id
     LEFT JOIN loans_loandelinquency st ON st.loan_id = l.id
@@ -79,24 +79,43 @@ al AS (
         GROUP BY a.installment_id
     ) x
 ),
-raw AS (
-    SELECT i.loan_id, i.number, i.due_date, i.principal, i.interest, i.fees, ln.grace_days, ln.tolerance,
-           CASE WHEN ln.fast THEN i.paid_principal ELSE coalesce(al.pp, 0) END AS pp,
-           CASE WHEN ln.fast THEN i.paid_interest ELSE coalesce(al.pi, 0) END AS pi,
-           CASE WHEN ln.fast THEN i.paid_fees ELSE coalesce(al.pf, 0) END AS pf,
-           CASE WHEN ln.fast THEN i.borrower_paid_by_deadline ELSE coalesce(al.bpd, 0) END AS bpd
+fast_agg AS (
+    -- one pass over the installments, pipelined (no intermediate table)
+    SELECT i.loan_id,
+           coalesce(%(d)s - min(i.due_date) FILTER (
+               WHERE i.due_date < %(d)s
+                 AND i.principal + i.interest + i.fees - i.paid_principal - i.paid_interest - i.paid_fees > ln.tolerance
+           ), 0) AS dpd,
+           count(*) FILTER (
+               WHERE i.due_date + ln.grace_days < %(d)s
+                 AND i.principal + i.interest + i.fees - i.paid_principal - i.paid_interest - i.paid_fees > ln.tolerance
+           ) AS overdue_installments,
+           count(*) FILTER (WHERE i.due_date + ln.grace_days < %(d)s AND i.missed_streak > 0) AS cumulative_missed,
+           coalesce(max(i.missed_streak) FILTER (WHERE i.due_date + ln.grace_days < %(d)s), 0) AS max_consecutive,
+           coalesce(sum(i.principal - i.paid_principal) FILTER (WHERE i.due_date < %(d)s), 0) AS overdue_principal,
+           coalesce(sum(i.interest - i.paid_interest) FILTER (WHERE i.due_date < %(d)s), 0) AS overdue_interest,
+           coalesce(sum(i.fees - i.paid_fees) FILTER (WHERE i.due_date < %(d)s), 0) AS overdue_fees,
+           sum(i.principal - i.paid_principal) AS outstanding_principal,
+           sum(i.paid_principal + i.paid_interest + i.paid_fees) AS allocated
     FROM loans_installment i
-    JOIN ln ON ln.id = i.loan_id
-    LEFT JOIN al ON al.installment_id = i.id
+    JOIN ln ON ln.id = i.loan_id AND ln.fast
     WHERE i.loan_id >= %(lo)s AND i.loan_id < %(hi)s
+    GROUP BY i.loan_id
 ),
 inst AS (
-    SELECT loan_id, number, due_date,
-           principal - pp AS up, interest - pi AS ui, fees - pf AS uf, pp + pi + pf AS paid,
-           (principal + interest + fees - pp - pi - pf) > tolerance AS unsettled,
-           due_date + grace_days < %(d)s AS evaluated,
-           due_date + grace_days < %(d)s AND (principal + interest + fees - bpd) > tolerance AS missed
-    FROM raw
+    SELECT i.loan_id, i.number, i.due_date,
+           i.principal - coalesce(al.pp, 0) AS up, i.interest - coalesce(al.pi, 0) AS ui,
+           i.fees - coalesce(al.pf, 0) AS uf,
+           coalesce(al.pp, 0) + coalesce(al.pi, 0) + coalesce(al.pf, 0) AS paid,
+           (i.principal + i.interest + i.fees - coalesce(al.pp, 0) - coalesce(al.pi, 0) - coalesce(al.pf, 0))
+               > ln.tolerance AS unsettled,
+           i.due_date + ln.grace_days < %(d)s AS evaluated,
+           i.due_date + ln.grace_days < %(d)s
+               AND (i.principal + i.interest + i.fees - coalesce(al.bpd, 0)) > ln.tolerance AS missed
+    FROM slow
+    JOIN ln ON ln.id = slow.id
+    JOIN loans_installment i ON i.loan_id = slow.id
+    LEFT JOIN al ON al.installment_id = i.id
 ),
 runs AS (
     SELECT loan_id, max(n) AS max_run FROM (
@@ -106,17 +125,22 @@ runs AS (
         GROUP BY loan_id, grp
     ) r GROUP BY loan_id
 ),
-agg AS (
-    SELECT loan_id,
+slow_agg AS (
+    SELECT inst.loan_id,
            coalesce(%(d)s - min(due_date) FILTER (WHERE due_date < %(d)s AND unsettled), 0) AS dpd,
            count(*) FILTER (WHERE evaluated AND unsettled) AS overdue_installments,
            count(*) FILTER (WHERE missed) AS cumulative_missed,
+           coalesce(max(runs.max_run), 0) AS max_consecutive,
            coalesce(sum(up) FILTER (WHERE due_date < %(d)s), 0) AS overdue_principal,
            coalesce(sum(ui) FILTER (WHERE due_date < %(d)s), 0) AS overdue_interest,
            coalesce(sum(uf) FILTER (WHERE due_date < %(d)s), 0) AS overdue_fees,
            sum(up) AS outstanding_principal,
            sum(paid) AS allocated
-    FROM inst GROUP BY loan_id
+    FROM inst LEFT JOIN runs ON runs.loan_id = inst.loan_id
+    GROUP BY inst.loan_id
+),
+agg AS (
+    SELECT * FROM fast_agg UNION ALL SELECT * FROM slow_agg
 ),
 pay AS (
     SELECT p.loan_id, sum(p.amount) AS received
@@ -152,7 +176,6 @@ release AS (
 ),
 base AS (
     SELECT ln.*, agg.*,
-           coalesce(runs.max_run, 0) AS max_consecutive,
            CASE WHEN ln.fast THEN ln.received_total ELSE coalesce(pay.received, 0) END - agg.allocated AS suspense,
            CASE WHEN agg.dpd > 360 THEN 4 WHEN agg.dpd > 270 THEN 3 WHEN agg.dpd > 90 THEN 2
                 WHEN agg.dpd >= 1 THEN 1 ELSE 0 END AS floor_rank,
@@ -161,7 +184,6 @@ base AS (
            cure.cure_on, downgrade.class_rank AS downgrade_rank, release.loan_id IS NOT NULL AS released
     FROM ln
     JOIN agg ON agg.loan_id = ln.id
-    LEFT JOIN runs ON runs.loan_id = ln.id
     LEFT JOIN pay ON pay.loan_id = ln.id
     LEFT JOIN prev ON prev.loan_id = ln.id
     LEFT JOIN cure ON cure.loan_id = ln.id

@@ -1,6 +1,7 @@
 import os
 import sys
 import threading
+import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -35,6 +36,7 @@ class Command(BaseCommand):
                 bar = "#" * (30 * done // max(total, 1))
                 self.stdout.write(f"\r[{bar:<30}] {done}/{total} chunks", ending="" if interactive else "\n")
 
+        started = time.perf_counter()
         try:
             summary = delinquency_sweep(
                 as_of=as_of, chunk_size=chunk_size, on_chunk=progress, threads=options["threads"]
@@ -44,5 +46,6 @@ class Command(BaseCommand):
         if interactive:
             self.stdout.write("")
         self.stdout.write(
-            f"sweep_delinquency as_of={summary.as_of} chunks={summary.chunks} rows_changed={summary.rows_changed}"
+            f"sweep_delinquency as_of={summary.as_of} chunks={summary.chunks} rows_changed={summary.rows_changed} "
+            f"seconds={time.perf_counter() - started:.2f}"
         )
