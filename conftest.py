@@ -3,9 +3,9 @@
 import pytest
 from django.core.cache import cache
 
-from loanops.org.tests.factories import BranchFactory, UserFactory
 from loanops.org.models import Role
 from loanops.org.services.api_clients import api_client_create
+from loanops.org.tests.factories import BranchFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +22,9 @@ def _reference_data(request):
     uses_db = marker is not None or {"db", "transactional_db"} & set(request.fixturenames)
     if not uses_db:
         return
-    transactional = (marker is not None and marker.kwargs.get("transaction")) or "transactional_db" in request.fixturenames
+    transactional = (
+        marker is not None and marker.kwargs.get("transaction")
+    ) or "transactional_db" in request.fixturenames
     request.getfixturevalue("transactional_db" if transactional else "db")
     from loans.reference import ensure_reference_data
 

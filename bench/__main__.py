@@ -1,6 +1,6 @@
 """`make bench`: build a synthetic portfolio in its own database and print figures as name=value.
 
-    BENCH_LOANS=100000 (default) | 1000000     BENCH_SKIP_API=1 to time only the sweep
+BENCH_LOANS=100000 (default) | 1000000     BENCH_SKIP_API=1 to time only the sweep
 """
 
 import os

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from loanops.core.admin import ScopedAdminMixin
-from loans.models import Borrower, Dealer, Insurer, InsurancePolicy, Loan, ParameterSet, Product
+from loans.models import Borrower, Dealer, InsurancePolicy, Insurer, Loan, ParameterSet, Product
 
 
 @admin.register(Product)

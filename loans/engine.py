@@ -73,9 +73,7 @@ CENT = Decimal("0.01")
 _ONE_DAY = timedelta(days=1)
 # Only additions and subtractions of 2-place amounts happen here; a fixed context
 # keeps the caller's thread-local decimal context out of the results.
-_CONTEXT = Context(
-    prec=28, rounding=ROUND_HALF_UP, traps=[InvalidOperation, DivisionByZero, Overflow]
-)
+_CONTEXT = Context(prec=28, rounding=ROUND_HALF_UP, traps=[InvalidOperation, DivisionByZero, Overflow])
 # Upper bounds (inclusive) of the DPD buckets, in BUCKETS order after "current".
 _BUCKET_UPPER = (
     (30, "1-30"),
@@ -234,10 +232,7 @@ def _check_params(params: Params | None) -> Params:
     if params is None:
         return Params()
     if params.excess_handling not in EXCESS_HANDLING:
-        raise ValueError(
-            f"unknown excess_handling {params.excess_handling!r}; "
-            f"expected one of {EXCESS_HANDLING}"
-        )
+        raise ValueError(f"unknown excess_handling {params.excess_handling!r}; expected one of {EXCESS_HANDLING}")
     _check_int(params.grace_days, "grace_days")
     if _money(params.tolerance, "tolerance") < 0:
         raise ValueError("tolerance must not be negative")
@@ -269,9 +264,7 @@ def _check_schedule(schedule) -> list[Installment]:
         for name in ("principal", "interest", "fees"):
             value = _money(getattr(raw, name, ZERO), f"installment {number} {name}")
             if value < 0:
-                raise ValueError(
-                    f"installment {number} {name} must not be negative, got {value}"
-                )
+                raise ValueError(f"installment {number} {name} must not be negative, got {value}")
             parts.append(value)
         items.append(Installment(number, due, parts[0], parts[1], parts[2]))
     items.sort(key=lambda inst: inst.number)
@@ -306,16 +299,10 @@ def _check_payments(payments) -> list[Payment]:
         value_date = _check_date(raw.value_date, f"payment {key!r} value_date")
         payer = getattr(raw, "payer", "borrower")
         if payer not in PAYERS:
-            raise ValueError(
-                f"payment {key!r}: unknown payer {payer!r}; expected one of {PAYERS}"
-            )
-        arrival = _check_int(
-            getattr(raw, "arrival", 0), f"payment {key!r} arrival", minimum=None
-        )
+            raise ValueError(f"payment {key!r}: unknown payer {payer!r}; expected one of {PAYERS}")
+        arrival = _check_int(getattr(raw, "arrival", 0), f"payment {key!r} arrival", minimum=None)
         items.append(Payment(key, amount, value_date, payer, arrival))
-    items.sort(
-        key=lambda p: (p.value_date, p.arrival)
-    )  # stable: input order breaks ties
+    items.sort(key=lambda p: (p.value_date, p.arrival))  # stable: input order breaks ties
     return items
 
 
@@ -378,9 +365,7 @@ def replay(schedule, payments, params: Params | None = None) -> Ledger:
         allocations: list[Allocation] = []
         cursor = 0  # every installment before it is fully paid; none after it has money
 
-        def apply(
-            key: object, payer: str, amount: Decimal, day: date, limit: int
-        ) -> Decimal:
+        def apply(key: object, payer: str, amount: Decimal, day: date, limit: int) -> Decimal:
             """Pay installments[cursor:limit] oldest first; return what is left."""
             nonlocal cursor
             while cursor < limit and amount > 0:
@@ -422,9 +407,7 @@ def replay(schedule, payments, params: Params | None = None) -> Ledger:
                     lot[2] = apply(lot[0], lot[1], lot[2], day, n_due)
                     if lot[2] == 0:
                         lots.popleft()
-            while (
-                next_payment < len(ordered) and ordered[next_payment].value_date == day
-            ):
+            while next_payment < len(ordered) and ordered[next_payment].value_date == day:
                 p = ordered[next_payment]
                 next_payment += 1
                 left = apply(p.key, p.payer, p.amount, day, count if prepay else n_due)
@@ -440,9 +423,7 @@ def _effective(allocation: Allocation) -> date:
     return allocation.effective_date
 
 
-def evaluate(
-    schedule, ledger: Ledger, payments, params: Params | None, as_of: date
-) -> Delinquency:
+def evaluate(schedule, ledger: Ledger, payments, params: Params | None, as_of: date) -> Delinquency:
     """Delinquency as of the end of day ``as_of``, read from a (full-horizon) ledger.
 
     ``payments`` is the list the ledger was replayed from (it gives the
@@ -463,9 +444,7 @@ def evaluate(
         for a in ledger.allocations:
             k = index.get(a.installment_number)
             if k is None:
-                raise ValueError(
-                    f"allocation to unknown installment {a.installment_number}"
-                )
+                raise ValueError(f"allocation to unknown installment {a.installment_number}")
             per_installment[k].append(a)
             if a.effective_date <= as_of:
                 allocated_as_of += a.total
@@ -544,22 +523,13 @@ def evaluate(
                 overdue_installments += 1
             if s.missed:
                 cumulative_missed += 1
-                run = (
-                    run + 1
-                    if previous_number is not None
-                    and s.number == previous_number + 1
-                    and run
-                    else 1
-                )
+                run = run + 1 if previous_number is not None and s.number == previous_number + 1 and run else 1
                 longest_run = max(longest_run, run)
             else:
                 run = 0
             previous_number = s.number
 
-        suspense = (
-            sum((p.amount for p in received if p.value_date <= as_of), ZERO)
-            - allocated_as_of
-        )
+        suspense = sum((p.amount for p in received if p.value_date <= as_of), ZERO) - allocated_as_of
         classification = classification_for(dpd, params)
         return Delinquency(
             as_of=as_of,
@@ -578,19 +548,14 @@ def evaluate(
             ifrs9_stage=ifrs9_stage_for(dpd, params),
             is_npl=classification in NPL_CLASSIFICATIONS,
             rule_3_6=(
-                overdue_installments >= params.consecutive_trigger
-                or cumulative_missed >= params.cumulative_trigger
+                overdue_installments >= params.consecutive_trigger or cumulative_missed >= params.cumulative_trigger
             ),
-            guarantor_cure_on=_guarantor_cure_on(
-                [inst.due_date for inst in installments], settle_dates, cure_days
-            ),
+            guarantor_cure_on=_guarantor_cure_on([inst.due_date for inst in installments], settle_dates, cure_days),
             installments=tuple(states),
         )
 
 
-def _guarantor_cure_on(
-    due_dates: list[date], settle_dates: list[date], cure_days: set[date]
-) -> date | None:
+def _guarantor_cure_on(due_dates: list[date], settle_dates: list[date], cure_days: set[date]) -> date | None:
     """Latest dealer/insurer allocation day on which days past due went > 0 -> 0."""
     # unsettled_until[k]: the latest first-settled day among installments 0..k, so
     # "some installment due before x is unsettled at the end of x" is
@@ -614,9 +579,7 @@ def _guarantor_cure_on(
 def compute(schedule, payments, params: Params | None, as_of: date) -> Delinquency:
     """Replay ``payments`` and evaluate as of the end of day ``as_of``."""
     payments = list(payments)
-    return evaluate(
-        schedule, replay(schedule, payments, params), payments, params, as_of
-    )
+    return evaluate(schedule, replay(schedule, payments, params), payments, params, as_of)
 
 
 def payment_allocation(ledger: Ledger, payment_key: object, on: date) -> dict:
@@ -637,9 +600,7 @@ def payment_allocation(ledger: Ledger, payment_key: object, on: date) -> dict:
         allocated = ZERO
         for a in ledger.allocations:
             if a.payment_key == payment_key and a.effective_date <= on:
-                parts = per_installment.setdefault(
-                    a.installment_number, [ZERO, ZERO, ZERO]
-                )
+                parts = per_installment.setdefault(a.installment_number, [ZERO, ZERO, ZERO])
                 parts[0] += a.fees
                 parts[1] += a.interest
                 parts[2] += a.principal

@@ -92,7 +92,9 @@ class ParameterSet(BaseModel):
                 fields=["valid_from"], condition=Q(product__isnull=True), name="param_default_one_per_day"
             ),
             models.CheckConstraint(condition=Q(tolerance__gte=0), name="param_tolerance_not_negative"),
-            models.CheckConstraint(condition=Q(consecutive_trigger__gte=1, cumulative_trigger__gte=1), name="param_triggers_positive"),
+            models.CheckConstraint(
+                condition=Q(consecutive_trigger__gte=1, cumulative_trigger__gte=1), name="param_triggers_positive"
+            ),
         ]
         verbose_name = _("parameter version")
         verbose_name_plural = _("parameter versions")
@@ -197,14 +199,20 @@ class Loan(BaseModel):
     term_months = models.PositiveSmallIntegerField(_("term (months)"), null=True, blank=True)
     amortization = models.CharField(_("amortization"), max_length=20, blank=True)
     officer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="loans",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="loans",
         verbose_name=_("credit officer"),
     )
     borrower = models.ForeignKey(Borrower, on_delete=models.PROTECT, related_name="loans", verbose_name=_("borrower"))
     guarantors = models.ManyToManyField(Guarantor, blank=True, related_name="loans", verbose_name=_("guarantors"))
     dealer = models.ForeignKey(Dealer, on_delete=models.PROTECT, null=True, blank=True, related_name="loans")
     insurer = models.ForeignKey(Insurer, on_delete=models.PROTECT, null=True, blank=True, related_name="loans")
-    insurance_policy = models.ForeignKey(InsurancePolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="loans")
+    insurance_policy = models.ForeignKey(
+        InsurancePolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="loans"
+    )
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     # Bumped on every replay of the ledger (payment, reversal, schedule replacement).
@@ -358,7 +366,9 @@ class DelinquencyFields(models.Model):
     outstanding_principal = models.DecimalField(default=ZERO, **MONEY)
     suspense_balance = models.DecimalField(default=ZERO, **MONEY)
     bucket = models.CharField(max_length=10, choices=Bucket.choices, default=Bucket.CURRENT)
-    classification_floor = models.CharField(max_length=20, choices=Classification.choices, default=Classification.NORMAL)
+    classification_floor = models.CharField(
+        max_length=20, choices=Classification.choices, default=Classification.NORMAL
+    )
     classification = models.CharField(max_length=20, choices=Classification.choices, default=Classification.NORMAL)
     ifrs9_stage = models.SmallIntegerField(default=1)
     is_npl = models.BooleanField(default=False)

@@ -10,4 +10,6 @@ from loans.models import ParameterSet, Product
 
 def ensure_reference_data() -> None:
     Product.objects.get_or_create(code=settings.LOANOPS_DEFAULT_PRODUCT, defaults={"name": "Auto loan"})
-    ParameterSet.objects.get_or_create(product=None, valid_from=date(1900, 1, 1), defaults={"note": "domain.md defaults"})
+    ParameterSet.objects.get_or_create(
+        product=None, valid_from=date(1900, 1, 1), defaults={"note": "domain.md defaults"}
+    )

@@ -78,7 +78,7 @@ def add_months(d: date, months: int) -> date:
     """Same day of month ``months`` later (or earlier if negative), clamped to
     the last day of the target month: Jan 31 + 1 month = Feb 28/29."""
     if not _is_plain_date(d):
-        raise TypeError("add_months() expects a date, not %s." % type(d).__name__)
+        raise TypeError(f"add_months() expects a date, not {type(d).__name__}.")
     if not _is_int(months):
         raise TypeError("add_months() expects an integer number of months.")
     index = d.year * 12 + (d.month - 1) + months
@@ -95,9 +95,9 @@ def add_months(d: date, months: int) -> date:
 # --------------------------------------------------------------------------- #
 def _check_generation_inputs(principal, annual_rate, term_months, disbursement_date, amortization):
     if not isinstance(principal, Decimal):
-        raise TypeError("principal must be a Decimal, not %s." % type(principal).__name__)
+        raise TypeError(f"principal must be a Decimal, not {type(principal).__name__}.")
     if not isinstance(annual_rate, Decimal):
-        raise TypeError("annual_rate must be a Decimal, not %s." % type(annual_rate).__name__)
+        raise TypeError(f"annual_rate must be a Decimal, not {type(annual_rate).__name__}.")
     if not _is_int(term_months):
         raise TypeError("term_months must be an integer.")
     if not _is_plain_date(disbursement_date):
@@ -108,15 +108,11 @@ def _check_generation_inputs(principal, annual_rate, term_months, disbursement_d
     if principal != _money(principal):
         raise ValueError("The principal must not have more than two decimal places.")
     if not annual_rate.is_finite() or annual_rate < 0 or annual_rate >= 1:
-        raise ValueError(
-            "The annual rate must be a fraction of at least 0 and less than 1 (e.g. 0.0650 for 6.5%)."
-        )
+        raise ValueError("The annual rate must be a fraction of at least 0 and less than 1 (e.g. 0.0650 for 6.5%).")
     if term_months < 1 or term_months > MAX_TERM_MONTHS:
-        raise ValueError("The term must be between 1 and %d months." % MAX_TERM_MONTHS)
+        raise ValueError(f"The term must be between 1 and {MAX_TERM_MONTHS} months.")
     if amortization not in AMORTIZATIONS:
-        raise ValueError(
-            "Unknown amortization %r; expected one of: %s." % (amortization, ", ".join(AMORTIZATIONS))
-        )
+        raise ValueError(f"Unknown amortization {amortization!r}; expected one of: {', '.join(AMORTIZATIONS)}.")
 
 
 def _level_amount(principal: Decimal, monthly_rate: Decimal, term_months: int, amortization: str) -> Decimal:
@@ -241,15 +237,11 @@ MSG_NUMBER_DUPLICATE = "Installment number {number} appears more than once."
 MSG_NUMBERS_MISSING = "Installment numbers must run from 1 to {count} without gaps; missing: {missing}."
 MSG_DATE_TYPE = "The due date must be a date."
 MSG_DATE_NOT_AFTER_DISBURSEMENT = "The due date must be after the disbursement date ({disbursement_date})."
-MSG_DATE_NOT_INCREASING = (
-    "The due date must be later than the due date of installment {previous} ({previous_date})."
-)
+MSG_DATE_NOT_INCREASING = "The due date must be later than the due date of installment {previous} ({previous_date})."
 MSG_AMOUNT_TYPE = "The amount must be a decimal number."
 MSG_AMOUNT_NEGATIVE = "The amount must not be negative."
 MSG_TOTAL_NOT_POSITIVE = "The installment total (principal, interest and fees) must be greater than zero."
-MSG_PRINCIPAL_SUM = (
-    "The principal of the installments adds up to {total}, but the loan principal is {principal}."
-)
+MSG_PRINCIPAL_SUM = "The principal of the installments adds up to {total}, but the loan principal is {principal}."
 
 _COMPONENTS = ("principal", "interest", "fees")
 

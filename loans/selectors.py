@@ -29,15 +29,19 @@ def engine_params(parameter_set: ParameterSet) -> engine.Params:
 
 
 def loan_schedule(loan: Loan) -> list[engine.Installment]:
-    rows = Installment.objects.filter(loan=loan).order_by("number").values_list(
-        "number", "due_date", "principal", "interest", "fees"
+    rows = (
+        Installment.objects.filter(loan=loan)
+        .order_by("number")
+        .values_list("number", "due_date", "principal", "interest", "fees")
     )
     return [engine.Installment(number=n, due_date=d, principal=p, interest=i, fees=f) for n, d, p, i, f in rows]
 
 
 def loan_payments(loan: Loan) -> list[engine.Payment]:
     """Payments that count (reversed ones drop out), keyed by id; the id is the arrival order."""
-    rows = Payment.objects.filter(loan=loan, reversed_at__isnull=True).values_list("id", "amount", "value_date", "payer")
+    rows = Payment.objects.filter(loan=loan, reversed_at__isnull=True).values_list(
+        "id", "amount", "value_date", "payer"
+    )
     return [engine.Payment(key=pk, amount=a, value_date=d, payer=p, arrival=pk) for pk, a, d, p in rows]
 
 

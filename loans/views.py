@@ -49,6 +49,11 @@ def _has_role(user, roles: frozenset) -> bool:
     return user.is_superuser or user.role in roles
 
 
+def can_view_loans(user) -> bool:
+    """Every staff role reads loans (scoped to its branches); API clients use the API."""
+    return user.is_authenticated and user.role != Role.API_CLIENT
+
+
 def can_import(user) -> bool:
     """Upload loans or payments (writes, within the user's branches)."""
     return _has_role(user, IMPORT_ROLES)

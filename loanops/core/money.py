@@ -14,7 +14,7 @@ def quantize_money(value: Decimal) -> Decimal:
 def parse_money(raw: object) -> Decimal:
     """Parse an exact money value with at most 2 decimals; raise ValueError otherwise."""
     if isinstance(raw, bool | float) or raw is None:
-        raise ValueError("Enter a decimal string such as \"1050.00\".")
+        raise ValueError('Enter a decimal string such as "1050.00".')
     try:
         value = Decimal(str(raw).strip())
     except InvalidOperation as exc:

@@ -36,9 +36,9 @@ def history_for(obj, *, limit: int = 50) -> list:
     user_ids = {str(e.pgh_context.get("user")) for e in events if e.pgh_context and e.pgh_context.get("user")}
     names = {
         str(pk): name
-        for pk, name in get_user_model().objects.filter(id__in=[u for u in user_ids if u.isdigit()]).values_list(
-            "id", "username"
-        )
+        for pk, name in get_user_model()
+        .objects.filter(id__in=[u for u in user_ids if u.isdigit()])
+        .values_list("id", "username")
     }
     for event in events:
         context = event.pgh_context or {}

@@ -11,7 +11,6 @@ from django.db.models import Model, Q, QuerySet
 
 from loanops.org.models import Role
 
-
 _UNSET = object()
 
 

@@ -204,7 +204,9 @@ REST_KNOX = {
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=365)
 SPECTACULAR_SETTINGS = {
     "TITLE": "LoanOps core-banking API",
-    "DESCRIPTION": "Loans, payments and arrears for core banking; read-only feeds of collections, custody and inspections.",
+    "DESCRIPTION": (
+        "Loans, payments and arrears for core banking; read-only feeds of collections, custody and inspections."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
@@ -241,4 +243,3 @@ LOANOPS_SWEEP_CHUNK = env.int("LOANOPS_SWEEP_CHUNK", default=20_000)
 LOANOPS_SWEEP_HELPERS = env.int("LOANOPS_SWEEP_HELPERS", default=1)
 
 from loanops.settings.celery import *  # noqa: E402,F403  (Celery and the beat schedule)
-

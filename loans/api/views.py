@@ -69,7 +69,9 @@ class LoanApi(BaseApiView):
             raise NotFound("Loan not found.")
         return Response(loan_detail_data(loan))
 
-    @extend_schema(request=s.LoanInputSerializer, responses={200: s.LoanSummarySerializer, 201: s.LoanSummarySerializer})
+    @extend_schema(
+        request=s.LoanInputSerializer, responses={200: s.LoanSummarySerializer, 201: s.LoanSummarySerializer}
+    )
     def put(self, request, loan_number):
         if not 1 <= len(loan_number) <= 64:
             raise ValidationFailed("Invalid loan number.", extra={"loan_number": ["Use 1–64 characters."]})
@@ -100,7 +102,9 @@ class LoanDelinquencyApi(BaseApiView):
         if request.query_params.get("as_of"):
             as_of = _validated(AsOfSerializer, {"as_of": request.query_params["as_of"]})["as_of"]
         result, _ = loan_delinquency_live(loan=loan, as_of=as_of)
-        payload = {field: getattr(result, field) for field in s.DelinquencySerializer().fields if hasattr(result, field)}
+        payload = {
+            field: getattr(result, field) for field in s.DelinquencySerializer().fields if hasattr(result, field)
+        }
         payload["classification_floor"] = result.classification
         return Response(s.DelinquencySerializer(payload).data)
 
@@ -112,7 +116,9 @@ class LoanFilter(django_filters.FilterSet):
     dealer = django_filters.CharFilter(field_name="dealer__external_id")
     status = django_filters.ChoiceFilter(choices=Loan.Status.choices)
     bucket = django_filters.ChoiceFilter(field_name="delinquency__bucket", choices=Bucket.choices)
-    classification = django_filters.ChoiceFilter(field_name="delinquency__classification", choices=Classification.choices)
+    classification = django_filters.ChoiceFilter(
+        field_name="delinquency__classification", choices=Classification.choices
+    )
     rule_3_6 = django_filters.BooleanFilter(field_name="delinquency__rule_3_6")
     min_dpd = django_filters.NumberFilter(field_name="delinquency__days_past_due", lookup_expr="gte")
     max_dpd = django_filters.NumberFilter(field_name="delinquency__days_past_due", lookup_expr="lte")

@@ -59,9 +59,15 @@ def loans_replay(*, loans: list[Loan]) -> dict[int, engine.Ledger]:
             installment = by_number[row.installment_number]
             new_allocations.append(
                 Allocation(
-                    loan_id=loan.id, payment_id=row.payment_key, installment_id=installment.id,
-                    effective_date=row.effective_date, is_borrower=row.payer == Payer.BORROWER, payer=row.payer,
-                    fees=row.fees, interest=row.interest, principal=row.principal,
+                    loan_id=loan.id,
+                    payment_id=row.payment_key,
+                    installment_id=installment.id,
+                    effective_date=row.effective_date,
+                    is_borrower=row.payer == Payer.BORROWER,
+                    payer=row.payer,
+                    fees=row.fees,
+                    interest=row.interest,
+                    principal=row.principal,
                 )  # fmt: skip
             )
             sums = paid[row.installment_number]
@@ -184,9 +190,15 @@ def loans_append(*, loans: list[Loan], new_payments: dict[int, list[engine.Payme
             installment = by_number[row.installment_number]
             new_allocations.append(
                 Allocation(
-                    loan_id=loan.id, payment_id=row.payment_key, installment_id=installment.id,
-                    effective_date=row.effective_date, is_borrower=row.payer == Payer.BORROWER, payer=row.payer,
-                    fees=row.fees, interest=row.interest, principal=row.principal,
+                    loan_id=loan.id,
+                    payment_id=row.payment_key,
+                    installment_id=installment.id,
+                    effective_date=row.effective_date,
+                    is_borrower=row.payer == Payer.BORROWER,
+                    payer=row.payer,
+                    fees=row.fees,
+                    interest=row.interest,
+                    principal=row.principal,
                 )  # fmt: skip
             )
             installment.paid_principal += row.principal
@@ -208,7 +220,9 @@ def loans_append(*, loans: list[Loan], new_payments: dict[int, list[engine.Payme
         )
         received = loan.received_total + sum((p.amount for p in new_payments[loan.id]), ZERO)
         allocated = paid_total + sum((a.principal + a.interest + a.fees for a in ledger.allocations), ZERO)
-        through = max(filter(None, [loan.ledger_through, *(a.effective_date for a in ledger.allocations)]), default=None)
+        through = max(
+            filter(None, [loan.ledger_through, *(a.effective_date for a in ledger.allocations)]), default=None
+        )
         owed_total = sum((i.principal + i.interest + i.fees for i in schedule), ZERO)
         status, closed_on = loan.status, loan.closed_on
         if status == Loan.Status.ACTIVE and schedule and allocated >= owed_total:
@@ -222,8 +236,7 @@ def loans_append(*, loans: list[Loan], new_payments: dict[int, list[engine.Payme
     Allocation.objects.bulk_create(new_allocations, batch_size=5000)
     _write_summaries(installment_rows, loan_rows)
     if full:
-        for loan_id, ledger in loans_replay(loans=full).items():
-            ledgers[loan_id] = ledger
+        ledgers.update(loans_replay(loans=full))
     return ledgers
 
 

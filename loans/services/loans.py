@@ -98,7 +98,9 @@ def loan_upsert(*, number: str, data: dict, acting_user) -> tuple[Loan, bool]:
             extra={"disbursement_date": ["The loan has payments value-dated before this disbursement date."]},
         )
 
-    borrower = _upsert_party(Borrower, data["borrower"], ("name", "national_id", "phone", "email", "address", "language"))
+    borrower = _upsert_party(
+        Borrower, data["borrower"], ("name", "national_id", "phone", "email", "address", "language")
+    )
     dealer = _upsert_party(Dealer, data.get("dealer"), ("name",))
     insurer_data = data.get("insurer")
     insurer = _upsert_party(Insurer, insurer_data, ("name",))
@@ -122,7 +124,13 @@ def loan_upsert(*, number: str, data: dict, acting_user) -> tuple[Loan, bool]:
     loan.collateral.all().delete()
     Collateral.objects.bulk_create(
         [
-            Collateral(loan=loan, kind=c["kind"], description=c.get("description", ""), value=c["value"], valued_on=c.get("valued_on"))
+            Collateral(
+                loan=loan,
+                kind=c["kind"],
+                description=c.get("description", ""),
+                value=c["value"],
+                valued_on=c.get("valued_on"),
+            )
             for c in data.get("collateral") or []
         ]
     )
@@ -133,9 +141,11 @@ def loan_upsert(*, number: str, data: dict, acting_user) -> tuple[Loan, bool]:
 
 
 def _replace_schedule(loan: Loan, lines: list[schedules.ScheduleLine]) -> None:
-    current = list(Installment.objects.filter(loan=loan).order_by("number").values_list(
-        "number", "due_date", "principal", "interest", "fees"
-    ))
+    current = list(
+        Installment.objects.filter(loan=loan)
+        .order_by("number")
+        .values_list("number", "due_date", "principal", "interest", "fees")
+    )
     wanted = [(x.number, x.due_date, x.principal, x.interest, x.fees) for x in sorted(lines, key=lambda x: x.number)]
     if current == wanted:
         return

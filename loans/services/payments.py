@@ -3,11 +3,10 @@ answers the first answer and posts nothing; a different body is a conflict."""
 
 import hashlib
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-
-from collections import defaultdict
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -75,7 +74,9 @@ def _check_value_date(request: PaymentRequest, loan: Loan) -> None:
     if request.value_date < loan.disbursement_date:
         raise ValidationFailed(
             "Value date before disbursement.",
-            extra={"value_date": [f"The value date is before the loan's disbursement date ({loan.disbursement_date})."]},
+            extra={
+                "value_date": [f"The value date is before the loan's disbursement date ({loan.disbursement_date})."]
+            },
         )
 
 
@@ -140,9 +141,9 @@ def _post_new(requests, answers, pending: dict[int, list[int]], loans: dict[str,
             elif request.external_id in first_index:
                 earlier = requests[first_index[request.external_id]]
                 answers[index] = (
-                    None if earlier.fingerprint == request.fingerprint else _answer_existing(
-                        request, Payment(request_fingerprint=earlier.fingerprint)
-                    )
+                    None
+                    if earlier.fingerprint == request.fingerprint
+                    else _answer_existing(request, Payment(request_fingerprint=earlier.fingerprint))
                 )
             else:
                 first_index[request.external_id] = index
@@ -169,8 +170,13 @@ def _post_new(requests, answers, pending: dict[int, list[int]], loans: dict[str,
     new_by_loan = defaultdict(list)
     for _, payment in new:
         new_by_loan[payment.loan_id].append(
-            engine.Payment(key=payment.id, amount=payment.amount, value_date=payment.value_date, payer=payment.payer,
-                           arrival=payment.id)  # fmt: skip
+            engine.Payment(
+                key=payment.id,
+                amount=payment.amount,
+                value_date=payment.value_date,
+                payer=payment.payer,
+                arrival=payment.id,
+            )  # fmt: skip
         )
     ledgers = loans_add_payments(loans=[locked[loan_id] for loan_id in touched], new_payments=new_by_loan)
     for index, payment in new:

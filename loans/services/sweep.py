@@ -265,7 +265,10 @@ def _guarantor_cures(*, as_of: date, lo: int, hi: int) -> tuple[list[int], list[
     since = as_of - relativedelta(months=CURE_FLOOR_MONTHS)
     loan_ids = (
         Allocation.objects.filter(
-            loan_id__gte=lo, loan_id__lt=hi, payer__in=GUARANTOR_PAYERS, effective_date__gt=since,
+            loan_id__gte=lo,
+            loan_id__lt=hi,
+            payer__in=GUARANTOR_PAYERS,
+            effective_date__gt=since,
             effective_date__lte=as_of,
         )
         .values_list("loan_id", flat=True)

@@ -43,22 +43,15 @@ def due(n: int) -> date:
 
 def fixture_schedule(first_fees: str = "0.00") -> list[Installment]:
     return [
-        Installment(
-            n, due(n), D("900.00"), D("100.00"), D(first_fees) if n == 1 else D("0.00")
-        )
-        for n in range(1, 13)
+        Installment(n, due(n), D("900.00"), D("100.00"), D(first_fees) if n == 1 else D("0.00")) for n in range(1, 13)
     ]
 
 
 SCHEDULE = fixture_schedule()
 
 
-def pay(
-    key, amount: str, value_date: date, payer: str = "borrower", arrival: int = 0
-) -> Payment:
-    return Payment(
-        key=key, amount=D(amount), value_date=value_date, payer=payer, arrival=arrival
-    )
+def pay(key, amount: str, value_date: date, payer: str = "borrower", arrival: int = 0) -> Payment:
+    return Payment(key=key, amount=D(amount), value_date=value_date, payer=payer, arrival=arrival)
 
 
 def on_due_dates(*numbers: int, amount: str = "1000.00") -> list[Payment]:
@@ -203,10 +196,7 @@ def test_worked_examples_match_domain_research(
     assert result.rule_3_6 is rule_3_6
     assert result.outstanding_principal == D(outstanding)
     assert result.overdue_amount == D(overdue_amount)
-    assert (
-        result.overdue_amount
-        == result.overdue_principal + result.overdue_interest + result.overdue_fees
-    )
+    assert result.overdue_amount == result.overdue_principal + result.overdue_interest + result.overdue_fees
     assert result.suspense_balance == D("0.00")
 
 
@@ -276,9 +266,7 @@ def test_e10_six_cumulative_misses_trigger_rule_3_6():
 
 
 def test_e13_paying_two_installments_late_keeps_their_missed_flags():
-    result = compute(
-        SCHEDULE, [pay("p", "2000.00", date(2024, 4, 20))], Params(), date(2024, 4, 20)
-    )
+    result = compute(SCHEDULE, [pay("p", "2000.00", date(2024, 4, 20))], Params(), date(2024, 4, 20))
 
     assert result.days_past_due == 5
     assert result.max_consecutive_missed == 3
@@ -297,9 +285,7 @@ def test_e18_late_fee_is_paid_first():
     assert [alloc_tuple(a) for a in ledger.allocations] == [
         ("p1", 1, date(2024, 2, 20), "borrower", D("50.00"), D("100.00"), D("850.00")),
     ]
-    first = compute(
-        schedule, [pay("p1", "1000.00", date(2024, 2, 20))], Params(), date(2024, 2, 20)
-    ).installments[0]
+    first = compute(schedule, [pay("p1", "1000.00", date(2024, 2, 20))], Params(), date(2024, 2, 20)).installments[0]
     assert first.total == D("1050.00")
     assert first.remaining == D("50.00")
     assert first.missed is True
@@ -359,10 +345,7 @@ def test_e22_dealer_pays_both_installments_but_borrower_misses_remain():
         ("d1", 1, date(2024, 3, 20), "dealer", D("0.00"), D("100.00"), D("900.00")),
         ("d1", 2, date(2024, 3, 20), "dealer", D("0.00"), D("100.00"), D("900.00")),
     ]
-    assert [
-        (s.settled, s.missed, s.borrower_paid_by_deadline)
-        for s in result.installments[:2]
-    ] == [
+    assert [(s.settled, s.missed, s.borrower_paid_by_deadline) for s in result.installments[:2]] == [
         (True, True, D("0.00")),
         (True, True, D("0.00")),
     ]
@@ -383,9 +366,7 @@ def test_e23_early_payment_waits_in_suspense_until_the_due_date():
         "suspense": D("1000.00"),
     }
     assert payment_allocation(ledger, "p1", date(2024, 2, 15))["suspense"] == D("0.00")
-    assert evaluate(
-        SCHEDULE, ledger, payments, Params(), date(2024, 2, 14)
-    ).suspense_balance == D("1000.00")
+    assert evaluate(SCHEDULE, ledger, payments, Params(), date(2024, 2, 14)).suspense_balance == D("1000.00")
     result = evaluate(SCHEDULE, ledger, payments, Params(), date(2024, 2, 16))
     first = result.installments[0]
     assert first.paid_on == date(2024, 2, 15)
@@ -395,9 +376,7 @@ def test_e23_early_payment_waits_in_suspense_until_the_due_date():
 
 
 def test_e26_letter_itemisation_for_e06_data():
-    result = compute(
-        SCHEDULE, [pay("p1", "950.00", date(2024, 2, 15))], Params(), date(2024, 3, 1)
-    )
+    result = compute(SCHEDULE, [pay("p1", "950.00", date(2024, 2, 15))], Params(), date(2024, 3, 1))
 
     assert result.overdue_principal == D("50.00")
     assert result.overdue_interest == D("0.00")
@@ -425,14 +404,10 @@ def test_suspense_is_applied_fifo_and_keeps_each_lots_payer():
         ("b1", 1, date(2024, 2, 15), "borrower", D("0.00"), D("0.00"), D("500.00")),
         ("b1", 2, date(2024, 3, 15), "borrower", D("0.00"), D("100.00"), D("200.00")),
     ]
-    assert payment_allocation(ledger, "b1", date(2024, 2, 20))["suspense"] == D(
-        "300.00"
-    )
+    assert payment_allocation(ledger, "b1", date(2024, 2, 20))["suspense"] == D("300.00")
     result = evaluate(SCHEDULE, ledger, payments, Params(), date(2024, 2, 20))
     assert result.installments[0].settled is True
-    assert (
-        result.installments[0].missed is True
-    )  # only 500.00 of the borrower's money by the deadline
+    assert result.installments[0].missed is True  # only 500.00 of the borrower's money by the deadline
     assert result.suspense_balance == D("300.00")
 
 
@@ -477,9 +452,7 @@ def test_suspense_is_applied_before_that_days_payments():
             D("200.00"),
         ),
     ]
-    assert payment_allocation(ledger, "today", date(2024, 3, 15))["suspense"] == D(
-        "300.00"
-    )
+    assert payment_allocation(ledger, "today", date(2024, 3, 15))["suspense"] == D("300.00")
 
 
 def test_payments_on_the_same_day_follow_arrival_order():
@@ -511,9 +484,7 @@ def test_payments_on_the_same_day_follow_arrival_order():
             D("100.00"),
         ),
     ]
-    assert payment_allocation(ledger, "second", date(2024, 2, 15))["suspense"] == D(
-        "200.00"
-    )
+    assert payment_allocation(ledger, "second", date(2024, 2, 15))["suspense"] == D("200.00")
 
 
 def test_prepay_applies_the_excess_at_once_to_the_next_installments():
@@ -544,25 +515,19 @@ def test_suspense_mode_holds_the_same_excess_until_each_due_date():
 
     ledger = replay(SCHEDULE, payments, Params())
 
-    assert [
-        (a.installment_number, a.effective_date, a.total) for a in ledger.allocations
-    ] == [
+    assert [(a.installment_number, a.effective_date, a.total) for a in ledger.allocations] == [
         (1, date(2024, 2, 15), D("1000.00")),
         (2, date(2024, 3, 15), D("1000.00")),
         (3, date(2024, 4, 15), D("500.00")),
     ]
-    assert payment_allocation(ledger, "p1", date(2024, 3, 14))["suspense"] == D(
-        "1500.00"
-    )
+    assert payment_allocation(ledger, "p1", date(2024, 3, 14))["suspense"] == D("1500.00")
 
 
 def test_prepay_sends_only_what_exceeds_the_whole_schedule_to_suspense():
     payments = [pay("p1", "12500.00", date(2024, 2, 15))]
 
     ledger = replay(SCHEDULE, payments, Params(excess_handling="prepay"))
-    result = evaluate(
-        SCHEDULE, ledger, payments, Params(excess_handling="prepay"), date(2024, 2, 15)
-    )
+    result = evaluate(SCHEDULE, ledger, payments, Params(excess_handling="prepay"), date(2024, 2, 15))
 
     assert len(ledger.allocations) == 12
     assert result.outstanding_principal == D("0.00")
@@ -612,12 +577,8 @@ def test_money_goes_first_to_a_remainder_that_tolerance_already_settled():
 def test_tolerance_is_inclusive_and_one_cent_more_is_a_miss():
     params = Params(tolerance=D("50.00"))
 
-    at_limit = compute(
-        SCHEDULE, [pay("p", "950.00", date(2024, 2, 15))], params, date(2024, 3, 1)
-    )
-    over_limit = compute(
-        SCHEDULE, [pay("p", "949.99", date(2024, 2, 15))], params, date(2024, 3, 1)
-    )
+    at_limit = compute(SCHEDULE, [pay("p", "950.00", date(2024, 2, 15))], params, date(2024, 3, 1))
+    over_limit = compute(SCHEDULE, [pay("p", "949.99", date(2024, 2, 15))], params, date(2024, 3, 1))
 
     assert (at_limit.days_past_due, at_limit.cumulative_missed_installments) == (0, 0)
     assert (over_limit.days_past_due, over_limit.cumulative_missed_installments) == (
@@ -702,9 +663,7 @@ def test_reversal_is_the_same_as_never_posting_the_payment():
     assert [alloc_tuple(a) for a in ledger.allocations] == [
         ("b", 1, date(2024, 3, 15), "borrower", D("0.00"), D("100.00"), D("900.00")),
     ]
-    never_posted = compute(
-        SCHEDULE, [pay("b", "1000.00", date(2024, 3, 15))], Params(), as_of
-    )
+    never_posted = compute(SCHEDULE, [pay("b", "1000.00", date(2024, 3, 15))], Params(), as_of)
     assert reversed_ == never_posted
 
 
@@ -724,13 +683,8 @@ def test_reversing_e13s_payment_restores_the_unpaid_picture():
 def test_guarantor_cure_on_is_the_dealer_cure_day_and_stays_after_relapse():
     payments = [pay("d1", "2000.00", date(2024, 3, 20), payer="dealer")]
 
-    assert (
-        compute(SCHEDULE, payments, Params(), date(2024, 3, 19)).guarantor_cure_on
-        is None
-    )
-    assert compute(
-        SCHEDULE, payments, Params(), date(2024, 3, 20)
-    ).guarantor_cure_on == date(2024, 3, 20)
+    assert compute(SCHEDULE, payments, Params(), date(2024, 3, 19)).guarantor_cure_on is None
+    assert compute(SCHEDULE, payments, Params(), date(2024, 3, 20)).guarantor_cure_on == date(2024, 3, 20)
     later = compute(SCHEDULE, payments, Params(), date(2024, 5, 20))
     assert later.days_past_due == 35
     assert later.guarantor_cure_on == date(2024, 3, 20)
@@ -740,9 +694,7 @@ def test_guarantor_cure_on_counts_insurer_but_not_borrower_or_guarantor():
     as_of = date(2024, 3, 20)
 
     def cure(payer):
-        return compute(
-            SCHEDULE, [pay("x", "2000.00", as_of, payer=payer)], Params(), as_of
-        ).guarantor_cure_on
+        return compute(SCHEDULE, [pay("x", "2000.00", as_of, payer=payer)], Params(), as_of).guarantor_cure_on
 
     assert cure("insurer") == as_of
     assert cure("borrower") is None
@@ -762,10 +714,7 @@ def test_partial_dealer_payment_is_not_a_cure():
 def test_dealer_payment_on_a_current_loan_is_not_a_cure():
     payments = [pay("d1", "1000.00", date(2024, 2, 15), payer="dealer")]
 
-    assert (
-        compute(SCHEDULE, payments, Params(), date(2024, 3, 1)).guarantor_cure_on
-        is None
-    )
+    assert compute(SCHEDULE, payments, Params(), date(2024, 3, 1)).guarantor_cure_on is None
 
 
 def test_dealer_money_applied_from_suspense_to_a_current_loan_is_not_a_cure():
@@ -773,9 +722,7 @@ def test_dealer_money_applied_from_suspense_to_a_current_loan_is_not_a_cure():
     # waits in suspense and is applied on #2's due date
     payments = [
         pay("b1", "1000.00", date(2024, 3, 10)),  # cures #1 on 03-10 (borrower)
-        pay(
-            "d1", "1000.00", date(2024, 3, 12), payer="dealer"
-        ),  # waits for #2's due date
+        pay("d1", "1000.00", date(2024, 3, 12), payer="dealer"),  # waits for #2's due date
     ]
 
     result = compute(SCHEDULE, payments, Params(), date(2024, 3, 31))
@@ -836,9 +783,7 @@ def test_compute_equals_evaluate_of_replay():
 
 
 def test_results_are_two_place_decimals():
-    result = compute(
-        SCHEDULE, [pay("p", "950", date(2024, 2, 15))], Params(), date(2024, 3, 1)
-    )
+    result = compute(SCHEDULE, [pay("p", "950", date(2024, 2, 15))], Params(), date(2024, 3, 1))
 
     assert str(result.overdue_principal) == "50.00"
     assert str(result.suspense_balance) == "0.00"
@@ -876,9 +821,7 @@ def test_any_objects_with_the_right_attributes_are_accepted():
 def test_schedule_order_does_not_matter():
     shuffled = list(reversed(SCHEDULE))
 
-    assert compute(shuffled, [], Params(), date(2024, 4, 16)) == compute(
-        SCHEDULE, [], Params(), date(2024, 4, 16)
-    )
+    assert compute(shuffled, [], Params(), date(2024, 4, 16)) == compute(SCHEDULE, [], Params(), date(2024, 4, 16))
 
 
 # --------------------------------------------------------------------------- #
@@ -970,11 +913,7 @@ def test_float_money_is_rejected():
 
 
 def test_evaluate_rejects_allocations_to_unknown_installments():
-    ledger = Ledger(
-        allocations=(
-            Allocation("p", 99, date(2024, 2, 15), "borrower", D("0"), D("0"), D("1")),
-        )
-    )
+    ledger = Ledger(allocations=(Allocation("p", 99, date(2024, 2, 15), "borrower", D("0"), D("0"), D("1")),))
 
     with pytest.raises(ValueError, match="unknown installment"):
         evaluate(SCHEDULE, ledger, [], Params(), date(2024, 3, 1))
@@ -1030,9 +969,7 @@ def test_ifrs9_stage_for_boundaries(dpd, stage):
 
 
 def test_helpers_follow_the_parameters():
-    params = Params(
-        special_mention_min_dpd=8, substandard_dpd_gt=60, ifrs9_stage2_dpd_gt=10
-    )
+    params = Params(special_mention_min_dpd=8, substandard_dpd_gt=60, ifrs9_stage2_dpd_gt=10)
 
     assert classification_for(7, params) == "normal"
     assert classification_for(8, params) == "special_mention"
@@ -1053,10 +990,7 @@ def test_360_installments_and_400_payments_replay_and_evaluate_fast():
     rng = random.Random(20240115)  # noqa: S311 - test data, not security
     start = date(2020, 1, 1)
     schedule = [
-        Installment(
-            n, start + timedelta(days=30 * n), D("100.00"), D("10.00"), D("1.00")
-        )
-        for n in range(1, 361)
+        Installment(n, start + timedelta(days=30 * n), D("100.00"), D("10.00"), D("1.00")) for n in range(1, 361)
     ]
     payments = [
         Payment(

@@ -57,13 +57,9 @@ def span_end(schedule: list[Installment]) -> date:
 
 
 @st.composite
-def payment_lists(
-    draw, schedule, payers=ANY_PAYER, max_size: int = 8, dates=None
-) -> list[Payment]:
+def payment_lists(draw, schedule, payers=ANY_PAYER, max_size: int = 8, dates=None) -> list[Payment]:
     last = (span_end(schedule) - BASE).days
-    day_offsets = (
-        dates if dates is not None else st.integers(min_value=-15, max_value=last)
-    )
+    day_offsets = dates if dates is not None else st.integers(min_value=-15, max_value=last)
     size = draw(st.integers(min_value=0, max_value=max_size))
     return [
         Payment(
@@ -100,12 +96,8 @@ def reference_allocations(schedule, payments, params) -> dict:
 
     Returns {(key, installment, effective_date, payer): [fees, interest, principal]}.
     """
-    owed = {
-        inst.number: [inst.fees, inst.interest, inst.principal] for inst in schedule
-    }
-    ordered = sorted(
-        enumerate(payments), key=lambda t: (t[1].value_date, t[1].arrival, t[0])
-    )
+    owed = {inst.number: [inst.fees, inst.interest, inst.principal] for inst in schedule}
+    ordered = sorted(enumerate(payments), key=lambda t: (t[1].value_date, t[1].arrival, t[0]))
     result: dict = defaultdict(lambda: [ZERO, ZERO, ZERO])
     lots: list[list] = []
 
@@ -156,11 +148,7 @@ def test_money_is_conserved_per_payment(loan):
     suspense_total = ZERO
     for p in payments:
         allocated = sum(
-            (
-                a.total
-                for a in ledger.allocations
-                if a.payment_key == p.key and a.effective_date <= as_of
-            ),
+            (a.total for a in ledger.allocations if a.payment_key == p.key and a.effective_date <= as_of),
             ZERO,
         )
         detail = payment_allocation(ledger, p.key, as_of)
@@ -206,9 +194,7 @@ def test_replay_matches_a_naive_day_by_day_reference(loan):
 def test_adding_a_payment_never_raises_days_past_due(data):
     # given a loan and one more payment of any payer
     schedule, payments, params, as_of = data.draw(loans())
-    extra = replace(
-        data.draw(payment_lists(schedule, max_size=1).filter(bool))[0], key="extra"
-    )
+    extra = replace(data.draw(payment_lists(schedule, max_size=1).filter(bool))[0], key="extra")
 
     # when
     before = compute(schedule, payments, params, as_of)
@@ -238,13 +224,9 @@ def test_arrival_order_within_a_value_date_changes_nothing_for_borrower_payments
             }
         )
     )
-    payments = data.draw(
-        payment_lists(schedule, payers=st.just("borrower"), dates=few_dates)
-    )
+    payments = data.draw(payment_lists(schedule, payers=st.just("borrower"), dates=few_dates))
     params = data.draw(params_strategy)
-    as_of = BASE + timedelta(
-        days=data.draw(st.integers(min_value=-5, max_value=last + 30))
-    )
+    as_of = BASE + timedelta(days=data.draw(st.integers(min_value=-5, max_value=last + 30)))
     permutation = data.draw(st.permutations(range(len(payments))))
 
     # when the arrival order (and the list order) is shuffled
@@ -253,9 +235,7 @@ def test_arrival_order_within_a_value_date_changes_nothing_for_borrower_payments
     shuffled.reverse()
 
     # then the whole Delinquency is identical
-    assert compute(schedule, shuffled, params, as_of) == compute(
-        schedule, in_order, params, as_of
-    )
+    assert compute(schedule, shuffled, params, as_of) == compute(schedule, in_order, params, as_of)
 
 
 @PROPERTY_SETTINGS
@@ -269,9 +249,7 @@ def test_arrival_order_with_mixed_payers_only_changes_attribution(data):
     b = compute(schedule, shuffled, params, as_of)
 
     # the money per installment and date is the same; only attribution may move
-    same_day_only = all(
-        p.value_date != q.value_date or p is q for p in payments for q in payments
-    )
+    same_day_only = all(p.value_date != q.value_date or p is q for p in payments for q in payments)
     if same_day_only:
         assert a == b
     for field_name in (
@@ -306,9 +284,7 @@ def test_full_horizon_ledger_is_causal(loan):
     partial = replay(schedule, known, params)
 
     # then the full ledger read at D equals computing with only what was known at D
-    assert evaluate(schedule, full, payments, params, as_of) == compute(
-        schedule, known, params, as_of
-    )
+    assert evaluate(schedule, full, payments, params, as_of) == compute(schedule, known, params, as_of)
     assert [a for a in full.allocations if a.effective_date <= as_of] == [
         a for a in partial.allocations if a.effective_date <= as_of
     ]

@@ -73,7 +73,7 @@ def _drift_bound(monthly_rate: float, k: int) -> float:
 # add_months
 # --------------------------------------------------------------------------- #
 @pytest.mark.parametrize(
-    "start, months, expected",
+    ("start", "months", "expected"),
     [
         (date(2025, 1, 10), 1, date(2025, 2, 10)),
         (date(2024, 1, 31), 1, date(2024, 2, 29)),  # leap year
@@ -124,7 +124,7 @@ def test_due_dates_are_computed_from_disbursement_not_chained():
 # --------------------------------------------------------------------------- #
 # Annuity against numpy_financial
 # --------------------------------------------------------------------------- #
-@pytest.mark.parametrize("principal, rate, term", list(_annuity_cases()))
+@pytest.mark.parametrize(("principal", "rate", "term"), list(_annuity_cases()))
 def test_annuity_matches_numpy_financial(principal, rate, term):
     lines = generate_schedule(
         principal=principal, annual_rate=rate, term_months=term, disbursement_date=DISBURSED, amortization="annuity"
@@ -301,7 +301,7 @@ def test_equal_principal_worked_example():
 # Input checking and arithmetic hygiene
 # --------------------------------------------------------------------------- #
 @pytest.mark.parametrize(
-    "overrides, fragment",
+    ("overrides", "fragment"),
     [
         ({"term_months": 0}, "term"),
         ({"term_months": 601}, "term"),
@@ -354,7 +354,11 @@ def test_generate_schedule_rejects_floats():
         )
     with pytest.raises(TypeError):
         generate_schedule(
-            principal=D("1000"), annual_rate=D("0.05"), term_months=12.0, disbursement_date=DISBURSED, amortization="annuity"
+            principal=D("1000"),
+            annual_rate=D("0.05"),
+            term_months=12.0,
+            disbursement_date=DISBURSED,
+            amortization="annuity",
         )
 
 
@@ -364,7 +368,8 @@ def test_generate_schedule_ignores_the_ambient_decimal_context():
         ctx.prec = 6
         ctx.rounding = ROUND_DOWN
         assert _gen(principal="250000.00", rate="0.0725", term=360) == expected
-        assert ctx.prec == 6 and ctx.rounding == ROUND_DOWN
+        assert ctx.prec == 6
+        assert ctx.rounding == ROUND_DOWN
 
 
 def test_principal_with_trailing_zeros_is_accepted_and_normalised():
@@ -537,7 +542,9 @@ def test_validate_reports_several_problems_at_once():
     assert len(errors["schedule"]) == 2  # missing number 2, principal sum
     for messages in errors.values():
         for message in messages:
-            assert isinstance(message, str) and message.endswith(".") and message[0].isupper()
+            assert isinstance(message, str)
+            assert message.endswith(".")
+            assert message[0].isupper()
 
 
 # --------------------------------------------------------------------------- #
@@ -545,7 +552,9 @@ def test_validate_reports_several_problems_at_once():
 # --------------------------------------------------------------------------- #
 @settings(max_examples=300, deadline=None)
 @given(
-    principal=st.decimals(min_value=D("0.01"), max_value=D("10000000.00"), places=2, allow_nan=False, allow_infinity=False),
+    principal=st.decimals(
+        min_value=D("0.01"), max_value=D("10000000.00"), places=2, allow_nan=False, allow_infinity=False
+    ),
     rate=st.decimals(min_value=D("0"), max_value=D("0.35"), places=4, allow_nan=False, allow_infinity=False),
     term=st.integers(min_value=1, max_value=120),
     disbursed=st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31)),
@@ -562,17 +571,19 @@ def test_property_principal_sums_exactly_and_due_dates_increase(principal, rate,
     assert len(lines) == term
     assert sum((line.principal for line in lines), D(0)) == principal
     dates = [disbursed] + [line.due_date for line in lines]
-    assert all(a < b for a, b in zip(dates, dates[1:]))
+    assert all(a < b for a, b in zip(dates, dates[1:], strict=False))
     balance = principal
     for line in lines:
-        assert line.principal >= 0 and line.interest >= 0 and line.fees == 0
+        assert line.principal >= 0
+        assert line.interest >= 0
+        assert line.fees == 0
         balance -= line.principal
         assert balance >= 0
     errors = validate_schedule(principal=principal, disbursement_date=disbursed, lines=lines)
     # only tiny principals (fewer cents than installments can carry) can fail,
     # and only on lines whose total is zero
     for key in errors:
-        index = int(key[len("schedule["):-1])
+        index = int(key[len("schedule[") : -1])
         assert lines[index].principal + lines[index].interest == 0
     if principal >= term:  # at least 1.00 per installment
         assert errors == {}

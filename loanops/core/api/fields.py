@@ -10,12 +10,14 @@ from loanops.core.money import CENT
 MAX_MONEY_DIGITS = 15
 
 
-@extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^-?\d{1,13}(\.\d{1,2})?$", "example": "1050.00"})
+@extend_schema_field(
+    {"type": "string", "format": "decimal", "pattern": r"^-?\d{1,13}(\.\d{1,2})?$", "example": "1050.00"}
+)
 class MoneyField(serializers.Field):
     """A decimal string (or JSON number) with at most 2 decimals and 15 digits; answered with exactly 2."""
 
     default_error_messages = {
-        "invalid": "Enter an amount as a decimal string, such as \"1050.00\".",
+        "invalid": 'Enter an amount as a decimal string, such as "1050.00".',
         "places": "Use at most 2 decimal places.",
         "digits": "Use at most 15 digits.",
         "positive": "The amount must be greater than zero.",
@@ -52,7 +54,9 @@ class MoneyField(serializers.Field):
 
 class RateField(serializers.DecimalField):
     def __init__(self, **kwargs):
-        super().__init__(max_digits=9, decimal_places=6, min_value=Decimal("0"), max_value=Decimal("0.999999"), **kwargs)
+        super().__init__(
+            max_digits=9, decimal_places=6, min_value=Decimal("0"), max_value=Decimal("0.999999"), **kwargs
+        )
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or (data is not None and not isinstance(data, str | int | Decimal)):

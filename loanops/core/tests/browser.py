@@ -1,6 +1,5 @@
 """Playwright driving Debian's chromium (never `playwright install`: no downloads here)."""
 
-import os
 import shutil
 
 import pytest
@@ -13,12 +12,12 @@ ARGS = [
 
 
 @pytest.fixture
-def page():
+def page(monkeypatch):
     if not shutil.which(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium package")
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls in the test
     # body are still synchronous and safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -62,7 +62,9 @@ def test_no_page_shows_branch_b_to_a_branch_a_user(client, alice, branch_b_loan)
     for pattern in routes:
         url = _fill(pattern)
         _assert_hidden(client.get(url), url)
-        _assert_hidden(client.get(url, {"q": SECRET_LOAN, "loan_number": SECRET_LOAN, "branch": "BR-B"}), url, echoed=True)
+        _assert_hidden(
+            client.get(url, {"q": SECRET_LOAN, "loan_number": SECRET_LOAN, "branch": "BR-B"}), url, echoed=True
+        )
 
 
 def test_no_api_route_shows_branch_b_to_a_branch_a_client(api_a, branch_b_loan):

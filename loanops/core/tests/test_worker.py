@@ -77,10 +77,9 @@ def test_a_task_runs_through_a_real_worker_and_redis(start_worker):
 
 
 def test_the_sweep_is_split_between_two_workers(start_worker, org, api):
+    from loans.models import ParameterSet, Product
     from loans.tasks import sweep_delinquency
     from loans.tests.fixtures import loan_body
-
-    from loans.models import ParameterSet, Product
 
     # a transactional test starts from empty tables: put back the migration's reference data
     Product.objects.get_or_create(code="AUTO", defaults={"name": "Auto loan"})

@@ -16,7 +16,9 @@ def api_client_create(*, name: str, branch_codes: list[str], ttl_days: int | Non
     branches = list(Branch.objects.filter(code__in=branch_codes))
     missing = sorted(set(branch_codes) - {b.code for b in branches})
     if missing:
-        raise ValidationFailed("Unknown branch.", extra={"branch": [f"No branch with code {code!r}." for code in missing]})
+        raise ValidationFailed(
+            "Unknown branch.", extra={"branch": [f"No branch with code {code!r}." for code in missing]}
+        )
     user, created = User.objects.get_or_create(username=name, defaults={"role": Role.API_CLIENT})
     if not created and user.role != Role.API_CLIENT:
         raise ValidationFailed("Name taken.", extra={"name": [f"{name!r} is a staff user, not an API client."]})

@@ -18,7 +18,9 @@ def branch_upsert(*, code: str, name: str, parent_code: str | None, acting_user=
     branch = Branch.objects.select_for_update().filter(code=code).first()
     created = branch is None
     if parent is not None and not created and (parent.id == branch.id or parent.path.startswith(branch.path)):
-        raise ValidationFailed("Cycle.", extra={"parent": ["A branch cannot be placed under itself or its descendants."]})
+        raise ValidationFailed(
+            "Cycle.", extra={"parent": ["A branch cannot be placed under itself or its descendants."]}
+        )
     path = f"{parent.path if parent else ''}{code}/"
     depth = parent.depth + 1 if parent else 0
     if created:

@@ -105,7 +105,8 @@ def test_reversal_replays_and_is_a_no_op_the_second_time(api):
     assert Allocation.objects.count() == 1
     first = api.post("/api/v1/payments/TX-1/reverse", {"reason": "returned debit"}, format="json")
     second = api.post("/api/v1/payments/TX-1/reverse", {"reason": "again"}, format="json")
-    assert first.status_code == 200 and second.status_code == 200
+    assert first.status_code == 200
+    assert second.status_code == 200
     assert second.json()["reversal_reason"] == "returned debit"
     assert Allocation.objects.count() == 0
     assert api.get("/api/v1/loans/L-1/delinquency?as_of=2024-02-16").json()["days_past_due"] == 1
@@ -118,7 +119,13 @@ def test_bulk_answers_each_item_on_its_own(api):
         {"external_id": "B-2", "loan_number": "L-1", "amount": "-1", "value_date": "2024-03-15"},
         {"external_id": "B-3", "loan_number": "NOPE", "amount": "10.00", "value_date": "2024-03-15"},
         {"external_id": "B-4", "loan_number": "L-1", "amount": "10.00", "value_date": "2023-01-01"},
-        {"external_id": "B-5", "loan_number": "L-1", "amount": "1000.00", "value_date": "2024-03-15", "payer": "dealer"},
+        {
+            "external_id": "B-5",
+            "loan_number": "L-1",
+            "amount": "1000.00",
+            "value_date": "2024-03-15",
+            "payer": "dealer",
+        },
     ]
     response = api.post("/api/v1/payments/bulk", {"payments": items}, format="json")
     assert response.status_code == 200

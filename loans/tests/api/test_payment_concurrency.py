@@ -45,9 +45,7 @@ def test_the_same_payment_posted_at_once_is_posted_once(live_server, reference_d
     clients = 6
     results = [None] * clients
     barrier = threading.Barrier(clients)
-    threads = [
-        threading.Thread(target=_post, args=(url, api_token, body, results, i, barrier)) for i in range(clients)
-    ]
+    threads = [threading.Thread(target=_post, args=(url, api_token, body, results, i, barrier)) for i in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:

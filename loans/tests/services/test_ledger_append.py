@@ -29,9 +29,9 @@ def _state(loan):
         )
     )
     installments = list(
-        Installment.objects.filter(loan=loan).order_by("number").values_list(
-            "paid_principal", "paid_interest", "paid_fees", "borrower_paid_by_deadline", "missed_streak"
-        )
+        Installment.objects.filter(loan=loan)
+        .order_by("number")
+        .values_list("paid_principal", "paid_interest", "paid_fees", "borrower_paid_by_deadline", "missed_streak")
     )
     summary = Loan.objects.filter(id=loan.id).values_list(
         "received_total", "last_value_date", "ledger_through", "status", "closed_on"
@@ -62,9 +62,11 @@ def test_posting_in_batches_equals_a_full_replay(admin, seed, monkeypatch):
             value_date = max(value_date, date(2024, 1, 15))
             requests.append(
                 PaymentRequest(
-                    external_id=f"AP-{seed}-{batch}-{k}", loan_number=loan.number,
+                    external_id=f"AP-{seed}-{batch}-{k}",
+                    loan_number=loan.number,
                     amount=Decimal(rng.choice(["1000.00", "500.00", "1337.50", "2000.00", "10.00"])),
-                    value_date=value_date, payer=rng.choice(["borrower", "borrower", "dealer"]),
+                    value_date=value_date,
+                    payer=rng.choice(["borrower", "borrower", "dealer"]),
                 )  # fmt: skip
             )
         payments_post(requests=requests, acting_user=admin)

@@ -10,12 +10,11 @@ from django.core.management import call_command
 from loanops.core.jobs import JobAlreadyRunning
 from loanops.core.locks import advisory_lock
 from loanops.core.models import JobChunk, JobRun
-from loans.models import ClassificationOverride, DelinquencySnapshot, LoanDelinquency, ParameterSet, Product
+from loans.models import ClassificationOverride, DelinquencySnapshot, Loan, LoanDelinquency, ParameterSet, Product
 from loans.selectors import loan_delinquency_live
+from loans.services.loans import loan_upsert
 from loans.services.payments import PaymentRequest, payment_reverse, payments_post
 from loans.services.sweep import SWEEP_JOB, delinquency_sweep, sweep_chunk
-from loans.models import Loan
-from loans.services.loans import loan_upsert
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +42,9 @@ def _loan(number, *, admin, branch="BR-A", start=date(2024, 1, 15), n=12, fees=N
 
 def _pay(loan, admin, *items):
     requests = [
-        PaymentRequest(external_id=f"{loan.number}-{i}", loan_number=loan.number, amount=Decimal(a), value_date=d, payer=p)
+        PaymentRequest(
+            external_id=f"{loan.number}-{i}", loan_number=loan.number, amount=Decimal(a), value_date=d, payer=p
+        )
         for i, (a, d, p) in enumerate(items)
     ]
     payments_post(requests=requests, acting_user=admin)
@@ -103,7 +104,8 @@ def test_a_second_run_for_the_same_date_changes_no_row(admin):
     assert first.rows_changed == 2  # the snapshot and the current state
     assert second.rows_changed == 0
     assert LoanDelinquency.objects.get(loan=loan).updated_at == state.updated_at
-    assert state.days_past_due == 15 and state.classification == "special_mention"
+    assert state.days_past_due == 15
+    assert state.classification == "special_mention"
 
 
 def test_a_second_copy_cannot_run_at_the_same_time(admin):

@@ -255,4 +255,3 @@ def test_an_unknown_template_is_404(client, alice):
 
 def test_templates_need_a_login(client):
     assert client.get("/loans/import/template/loans.csv").status_code == 302
-

@@ -10,7 +10,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("name")
         parser.add_argument("--branch", action="append", default=[], help="Limit the client to this branch (repeat).")
-        parser.add_argument("--days", type=int, default=None, help="Token lifetime in days (default API_TOKEN_TTL_DAYS).")
+        parser.add_argument(
+            "--days", type=int, default=None, help="Token lifetime in days (default API_TOKEN_TTL_DAYS)."
+        )
 
     def handle(self, *args, name, branch, days, **options):
         try:
