@@ -70,115 +70,55 @@ def _answer(payment: Payment, ledger: engine.Ledger) -> dict:
     }
 
 
-def _check_value_date(request: PaymentRequest, loan: Loan) -> None:
-    if request.value_date < loan.disbursement_date:
-        raise ValidationFailed(
-            "Value date before disbursement.",
-            extra={
-                "value_date": [f"The value date is before the loan's disbursement date ({loan.disbursement_date})."]
-            },
-        )
-
-
-def payments_post(*, requests: list[PaymentRequest], acting_user) -> list[PaymentOutcome | ApplicationError]:
-    """Post payments in one transaction, replaying each touched loan once. Each request is
-    answered on its own: an outcome, or the ApplicationError that rejected it (changing nothing)."""
-    answers: list[PaymentOutcome | ApplicationError | None] = [None] * len(requests)
-    numbers = {r.loan_number for r in requests}
-    loans = {
-        loan.number: loan
-        for loan in for_user(Loan.objects.all(), acting_user)
-        .filter(number__in=numbers)
-        .only("id", "number", "disbursement_date", "product_id", "status", "closed_on", "branch_id")
-    }
-    pending: dict[int, list[int]] = defaultdict(list)
-    for index, request in enumerate(requests):
-        loan = loans.get(request.loan_number)
-        try:
-            if loan is None:
-                raise NotFound("Loan not found.", extra={"loan_number": [f"No loan {request.loan_number!r}."]})
-            _check_value_date(request, loan)
-        except ApplicationError as exc:
-            answers[index] = exc
-            continue
-        pending[loan.id].append(index)
-    # Already-posted external ids answer their first answer (or conflict), even for unknown loans.
-    existing = {
-        p.external_id: p
-        for p in Payment.objects.select_related("loan").filter(external_id__in=[r.external_id for r in requests])
-    }
-    for index, request in enumerate(requests):
-        if request.external_id in existing and existing[request.external_id].loan.number in loans:
-            answers[index] = _answer_existing(request, existing[request.external_id])
-    if any(answers[i] is None for indexes in pending.values() for i in indexes):
-        _post_new(requests, answers, pending, loans)
-    return answers
-
-
-def _answer_existing(request: PaymentRequest, existing: Payment) -> PaymentOutcome | ApplicationError:
-    try:
-        return _replayed_answer(request, existing)
-    except ApplicationError as exc:
-        return exc
-
-
 @transaction.atomic
-def _post_new(requests, answers, pending: dict[int, list[int]], loans: dict[str, Loan]) -> None:
-    loan_ids = sorted(loan_id for loan_id, indexes in pending.items() if any(answers[i] is None for i in indexes))
-    locked = {loan.id: loan for loan in loans_lock(loan_ids)}  # in id order: no deadlocks between bulks
-    # Under the locks, look again: a concurrent request may have posted some of these meanwhile.
-    wanted = [requests[i].external_id for loan_id in loan_ids for i in pending[loan_id] if answers[i] is None]
-    posted = {p.external_id: p for p in Payment.objects.select_related("loan").filter(external_id__in=wanted)}
+def payments_post(*, requests: list[PaymentRequest], acting_user) -> list[PaymentOutcome | ApplicationError]:
+    """Post payments in one transaction, bringing each touched loan's ledger up to date once.
+    Each request is answered on its own: an outcome, or the ApplicationError that rejected it
+    (which changed nothing). Loans are locked in id order, so concurrent batches never deadlock
+    and a payment posted twice at the same moment is posted once."""
+    answers: list[PaymentOutcome | ApplicationError | None] = [None] * len(requests)
+    scoped = for_user(Loan.objects.all(), acting_user).filter(number__in={r.loan_number for r in requests})
+    locked = {loan.id: loan for loan in loans_lock(scoped)}
+    loans = {loan.number: loan for loan in locked.values()}
+    posted = {
+        p.external_id: p for p in Payment.objects.filter(external_id__in=[r.external_id for r in requests])
+    }
     new: list[tuple[int, Payment]] = []
     first_index: dict[str, int] = {}
-    for loan_id in loan_ids:
-        for index in pending[loan_id]:
-            if answers[index] is not None:
-                continue
-            request = requests[index]
-            if request.external_id in posted:
-                answers[index] = _answer_existing(request, posted[request.external_id])
-            elif request.external_id in first_index:
-                earlier = requests[first_index[request.external_id]]
-                answers[index] = (
-                    None
-                    if earlier.fingerprint == request.fingerprint
-                    else _answer_existing(request, Payment(request_fingerprint=earlier.fingerprint))
-                )
-            else:
-                first_index[request.external_id] = index
-                payment = Payment(
-                    external_id=request.external_id, loan_id=loan_id, amount=request.amount,
-                    value_date=request.value_date, payer=request.payer, request_fingerprint=request.fingerprint,
-                )  # fmt: skip
-                new.append((index, payment))
-    try:
-        with transaction.atomic():
-            Payment.objects.bulk_create([p for _, p in new], batch_size=1000)
-    except IntegrityError:
-        # The same external_id was posted meanwhile for a loan outside this batch's locks.
-        kept = []
-        for index, payment in new:
-            try:
-                with transaction.atomic():
-                    payment.save(force_insert=True)
-                kept.append((index, payment))
-            except IntegrityError:
-                answers[index] = _answer_existing(requests[index], Payment.objects.get(external_id=payment.external_id))
-        new = kept
-    touched = sorted({payment.loan_id for _, payment in new})
+    for index, request in enumerate(requests):
+        loan = loans.get(request.loan_number)
+        existing = posted.get(request.external_id)
+        if existing is not None and existing.loan_id in locked:
+            existing.loan = locked[existing.loan_id]
+            answers[index] = _answer_existing(request, existing)
+        elif loan is None:
+            answers[index] = NotFound("Loan not found.", extra={"loan_number": [f"No loan {request.loan_number!r}."]})
+        elif existing is not None:  # the id belongs to another loan
+            answers[index] = _answer_existing(request, existing)
+        elif request.value_date < loan.disbursement_date:
+            answers[index] = ValidationFailed(
+                "Value date before disbursement.",
+                extra={"value_date": [f"The value date is before the disbursement date ({loan.disbursement_date})."]},
+            )
+        elif request.external_id in first_index:  # repeated inside this batch
+            earlier = requests[first_index[request.external_id]]
+            if earlier.fingerprint != request.fingerprint:
+                answers[index] = _answer_existing(request, Payment(request_fingerprint=earlier.fingerprint))
+        else:
+            first_index[request.external_id] = index
+            payment = Payment(
+                external_id=request.external_id, loan_id=loan.id, amount=request.amount,
+                value_date=request.value_date, payer=request.payer, request_fingerprint=request.fingerprint,
+            )  # fmt: skip
+            new.append((index, payment))
+    new = _insert(new, requests, answers)
     new_by_loan = defaultdict(list)
     for _, payment in new:
         new_by_loan[payment.loan_id].append(
-            engine.Payment(
-                key=payment.id,
-                amount=payment.amount,
-                value_date=payment.value_date,
-                payer=payment.payer,
-                arrival=payment.id,
-            )  # fmt: skip
+            engine.Payment(key=payment.id, amount=payment.amount, value_date=payment.value_date,
+                           payer=payment.payer, arrival=payment.id)  # fmt: skip
         )
-    ledgers = loans_add_payments(loans=[locked[loan_id] for loan_id in touched], new_payments=new_by_loan)
+    ledgers = loans_add_payments(loans=[locked[loan_id] for loan_id in sorted(new_by_loan)], new_payments=new_by_loan)
     for index, payment in new:
         payment.loan = locked[payment.loan_id]
         payment.response = _answer(payment, ledgers[payment.loan_id])
@@ -195,6 +135,32 @@ def _post_new(requests, answers, pending: dict[int, list[int]], loans: dict[str,
         if answer is None:
             first = answers[first_index[requests[index].external_id]]
             answers[index] = PaymentOutcome(payment=first.payment, created=False)
+    return answers
+
+
+def _insert(new: list[tuple[int, Payment]], requests, answers) -> list[tuple[int, Payment]]:
+    try:
+        with transaction.atomic():
+            Payment.objects.bulk_create([p for _, p in new], batch_size=1000)
+        return new
+    except IntegrityError:
+        # The same external_id was posted meanwhile for a loan outside this batch's locks.
+        kept = []
+        for index, payment in new:
+            try:
+                with transaction.atomic():
+                    payment.save(force_insert=True)
+                kept.append((index, payment))
+            except IntegrityError:
+                answers[index] = _answer_existing(requests[index], Payment.objects.get(external_id=payment.external_id))
+        return kept
+
+
+def _answer_existing(request: PaymentRequest, existing: Payment) -> PaymentOutcome | ApplicationError:
+    try:
+        return _replayed_answer(request, existing)
+    except ApplicationError as exc:
+        return exc
 
 
 def payment_post(*, request: PaymentRequest, acting_user) -> PaymentOutcome:
