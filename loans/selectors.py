@@ -1,8 +1,11 @@
 """Reads for pages, API and tasks: parameters in force, engine inputs, live arrears."""
 
+import time
 from datetime import date
 
 from django.db.models import Q, QuerySet
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from loanops.org.scoping import for_user
 from loans import engine
@@ -16,6 +19,25 @@ def parameter_set_for(*, product_id: int | None, on: date) -> ParameterSet:
     if found is None:
         found = ParameterSet.objects.filter(product__isnull=True).order_by("valid_from").first()
     return found
+
+
+_VERSIONS_TTL = 60.0
+_versions_cache: dict[str, object] = {"at": 0.0, "rows": None}
+
+
+def parameter_versions() -> list[ParameterSet]:
+    """Every parameter version, newest first, cached in this process for a minute (they change
+    rarely, always from a future date; saving one clears this process's cache at once)."""
+    now = time.monotonic()
+    if _versions_cache["rows"] is None or now - _versions_cache["at"] > _VERSIONS_TTL:
+        _versions_cache["rows"] = list(ParameterSet.objects.order_by("-valid_from"))
+        _versions_cache["at"] = now
+    return _versions_cache["rows"]
+
+
+@receiver([post_save, post_delete], sender=ParameterSet)
+def _parameter_versions_changed(**kwargs) -> None:
+    _versions_cache["rows"] = None
 
 
 def engine_params(parameter_set: ParameterSet) -> engine.Params:

@@ -14,19 +14,21 @@ from django.db import connection
 from loanops.core.time import business_date
 from loans import engine
 from loans.models import ZERO, Allocation, Installment, Loan, ParameterSet, Payer, Payment
-from loans.selectors import engine_params
+from loans.selectors import engine_params, parameter_versions
 
 
 def _parameter_sets_by_product(product_ids: set[int]) -> dict[int, ParameterSet]:
     today = business_date()
-    versions = list(ParameterSet.objects.filter(valid_from__lte=today).order_by("-valid_from"))
+    versions = [v for v in parameter_versions() if v.valid_from <= today]
     default = next((v for v in versions if v.product_id is None), None)
     if default is None:
-        default = ParameterSet.objects.filter(product__isnull=True).order_by("valid_from").first()
+        default = min((v for v in parameter_versions() if v.product_id is None), key=lambda v: v.valid_from)
     return {pid: next((v for v in versions if v.product_id == pid), default) for pid in product_ids}
 
 
-def loans_replay(*, loans: list[Loan]) -> dict[int, engine.Ledger]:
+def loans_replay(
+    *, loans: list[Loan], parameter_sets: dict[int, ParameterSet] | None = None
+) -> dict[int, engine.Ledger]:
     """Replay every payment that counts for LOANS and rewrite their ledgers. The caller holds the
     loans' row locks. Returns each loan's ledger by loan id."""
     if not loans:
@@ -41,7 +43,7 @@ def loans_replay(*, loans: list[Loan]) -> dict[int, engine.Ledger]:
     )
     for pk, loan_id, amount, value_date, payer in rows:
         payments[loan_id].append(engine.Payment(key=pk, amount=amount, value_date=value_date, payer=payer, arrival=pk))
-    parameter_sets = _parameter_sets_by_product({loan.product_id for loan in loans})
+    parameter_sets = parameter_sets or _parameter_sets_by_product({loan.product_id for loan in loans})
 
     ledgers: dict[int, engine.Ledger] = {}
     new_allocations: list[Allocation] = []
@@ -143,30 +145,35 @@ def _write_summaries(installment_rows: list[tuple], loan_rows: list[tuple]) -> N
 
 
 def appendable(loan: Loan, new_payments: list[engine.Payment], parameter_set: ParameterSet) -> bool:
-    """True when NEW_PAYMENTS come after everything the loan's ledger holds (the usual case: today's
-    money), with no money left in suspense and the same parameters: then the existing ledger stays
-    as it is and only the new money needs allocating (see `loans_append`)."""
-    latest = max(filter(None, (loan.ledger_through, loan.last_value_date)), default=None)
+    """True when NEW_PAYMENTS are value-dated on or after every payment the loan already has (the
+    usual case: today's money) and the parameters are those of the stored ledger. Then no older
+    allocation changes: money still in suspense from older payments is applied before the new
+    money (first in, first out), and the new money only takes what is still owed. So only the
+    new money needs allocating (see `loans_append`)."""
     return (
         parameter_set.grace_days == loan.ledger_grace_days
         and parameter_set.tolerance == loan.ledger_tolerance
-        and (latest is None or all(p.value_date >= latest for p in new_payments))
+        and (loan.last_value_date is None or all(p.value_date >= loan.last_value_date for p in new_payments))
     )
 
 
-def loans_append(*, loans: list[Loan], new_payments: dict[int, list[engine.Payment]]) -> dict[int, engine.Ledger]:
+def loans_append(
+    *, loans: list[Loan], new_payments: dict[int, list[engine.Payment]],
+    parameter_sets: dict[int, ParameterSet] | None = None,
+) -> dict[int, engine.Ledger]:  # fmt: skip
     """Allocate only NEW_PAYMENTS of LOANS (each `appendable`, locked by the caller) and add their
-    rows to the ledger. The engine replays them over a schedule of what is still owed; since all
-    older money took effect before them and none waits in suspense, this is exactly what a full
-    replay would allocate to them (a test compares both). Loans with money in suspense are
-    replayed in full instead; returns the ledgers of the new money by loan id."""
+    rows to the ledger. The engine replays them over a schedule of what is still owed (older
+    money's allocations, future ones included, already subtracted): exactly what a full replay
+    would allocate to them (a test compares both). A loan with unapplied money left over after
+    its whole schedule is paid is replayed in full instead; returns the ledgers of the new money
+    by loan id."""
     if not loans:
         return {}
     ids = [loan.id for loan in loans]
     installments: dict[int, list[Installment]] = defaultdict(list)
     for row in Installment.objects.filter(loan_id__in=ids).order_by("loan_id", "number"):
         installments[row.loan_id].append(row)
-    parameter_sets = _parameter_sets_by_product({loan.product_id for loan in loans})
+    parameter_sets = parameter_sets or _parameter_sets_by_product({loan.product_id for loan in loans})
     full, ledgers = [], {}
     new_allocations, installment_rows, loan_rows = [], [], []
     for loan in loans:
@@ -236,18 +243,21 @@ def loans_append(*, loans: list[Loan], new_payments: dict[int, list[engine.Payme
     Allocation.objects.bulk_create(new_allocations, batch_size=5000)
     _write_summaries(installment_rows, loan_rows)
     if full:
-        ledgers.update(loans_replay(loans=full))
+        ledgers.update(loans_replay(loans=full, parameter_sets=parameter_sets))
     return ledgers
 
 
 def loans_add_payments(*, loans: list[Loan], new_payments: dict[int, list[engine.Payment]]) -> dict[int, engine.Ledger]:
     """Bring the ledgers of LOANS (locked by the caller) up to date after NEW_PAYMENTS were stored:
     append where possible, replay in full otherwise (back-dated money)."""
+    if not loans:
+        return {}
     parameter_sets = _parameter_sets_by_product({loan.product_id for loan in loans})
     append = [loan for loan in loans if appendable(loan, new_payments[loan.id], parameter_sets[loan.product_id])]
     keys = {loan.id for loan in append}
-    ledgers = loans_append(loans=append, new_payments=new_payments)
-    ledgers.update(loans_replay(loans=[loan for loan in loans if loan.id not in keys]))
+    ledgers = loans_append(loans=append, new_payments=new_payments, parameter_sets=parameter_sets)
+    rest = [loan for loan in loans if loan.id not in keys]
+    ledgers.update(loans_replay(loans=rest, parameter_sets=parameter_sets))
     return ledgers
 
 

@@ -80,9 +80,7 @@ def payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Paymen
     scoped = for_user(Loan.objects.all(), acting_user).filter(number__in={r.loan_number for r in requests})
     locked = {loan.id: loan for loan in loans_lock(scoped)}
     loans = {loan.number: loan for loan in locked.values()}
-    posted = {
-        p.external_id: p for p in Payment.objects.filter(external_id__in=[r.external_id for r in requests])
-    }
+    posted = {p.external_id: p for p in Payment.objects.filter(external_id__in=[r.external_id for r in requests])}
     new: list[tuple[int, Payment]] = []
     first_index: dict[str, int] = {}
     for index, request in enumerate(requests):
@@ -115,8 +113,13 @@ def payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Paymen
     new_by_loan = defaultdict(list)
     for _, payment in new:
         new_by_loan[payment.loan_id].append(
-            engine.Payment(key=payment.id, amount=payment.amount, value_date=payment.value_date,
-                           payer=payment.payer, arrival=payment.id)  # fmt: skip
+            engine.Payment(
+                key=payment.id,
+                amount=payment.amount,
+                value_date=payment.value_date,
+                payer=payment.payer,
+                arrival=payment.id,
+            )  # fmt: skip
         )
     ledgers = loans_add_payments(loans=[locked[loan_id] for loan_id in sorted(new_by_loan)], new_payments=new_by_loan)
     for index, payment in new:

@@ -20,3 +20,10 @@ def test_readyz_reports_a_redis_outage(client, settings):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["redis"] is False
+
+
+def test_the_openapi_schema_and_docs_are_served(client):
+    schema = client.get("/api/v1/schema/")
+    assert schema.status_code == 200
+    assert b"/api/v1/payments/bulk" in schema.content
+    assert client.get("/api/v1/docs/").status_code == 200
