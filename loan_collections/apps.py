@@ -8,3 +8,16 @@ class CollectionsConfig(AppConfig):
     name = "loan_collections"
     label = "collections"
     verbose_name = _("Collections")
+
+    def ready(self):
+        from loan_collections import nightly  # noqa: F401  (registers collections.cases at order 20)
+        from loan_collections.panels import collection_case_panel
+        from loan_collections.selectors import case_stages_for_loans
+        from loan_collections.views import can_view_cases
+        from loanops.core.navigation import register_nav
+        from loans.extensions import register_collection_stage_lookup
+        from loans.panels import register_loan_panel
+
+        register_nav(_("Collections"), "collections:list", can_view_cases, order=20)
+        register_loan_panel(collection_case_panel)
+        register_collection_stage_lookup(case_stages_for_loans)

@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("loanops.org.api.urls")),
     path("", include("loans.api.urls")),
+    path("", include("loan_collections.api.urls")),
 ]

@@ -15,6 +15,7 @@ from loanops.core.exceptions import ApplicationError, NotFound, ValidationFailed
 from loanops.core.time import business_date
 from loanops.org.models import Branch
 from loans.api import serializers as s
+from loans.extensions import collection_stages
 from loans.models import Bucket, Classification, Loan
 from loans.selectors import loan_delinquency_live, loan_get_for_user, loan_list_for_user
 from loans.services.loans import loan_upsert
@@ -30,7 +31,7 @@ def _validated(serializer_class, data, **kwargs) -> dict:
 
 def loan_detail_data(loan: Loan) -> dict:
     live, _ = loan_delinquency_live(loan=loan, as_of=business_date())
-    data = s.LoanSummarySerializer(loan).data
+    data = s.LoanSummarySerializer(loan, context={"stages": collection_stages([loan.id])}).data
     data.update(
         {
             "annual_rate": f"{loan.annual_rate}",
@@ -141,7 +142,10 @@ class LoanListApi(BaseApiView):
             raise ValidationFailed("Invalid filter.", extra=filterset.errors)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(filterset.qs, request, view=self)
-        return paginator.get_paginated_response(s.LoanSummarySerializer(page, many=True).data)
+        stages = collection_stages(loan.id for loan in page)
+        return paginator.get_paginated_response(
+            s.LoanSummarySerializer(page, many=True, context={"stages": stages}).data
+        )
 
 
 def _payment_request(data: dict) -> PaymentRequest:
@@ -171,16 +175,18 @@ class PaymentBulkApi(BaseApiView):
         items = _validated(s.PaymentBulkInputSerializer, request.data)["payments"]
         results: list[dict | None] = [None] * len(items)
         requests, positions = [], []
+        validator = s.PaymentInputSerializer()  # one instance: its fields are built once, not per item
         for index, item in enumerate(items):
-            serializer = s.PaymentInputSerializer(data=item)
             external_id = item.get("external_id") if isinstance(item, dict) else None
-            if serializer.is_valid():
-                requests.append(_payment_request(serializer.validated_data))
+            try:
+                requests.append(_payment_request(validator.run_validation(item)))
                 positions.append(index)
-            else:
-                results[index] = {"external_id": external_id, "status": 400, "errors": serializer.errors}
-        for index, answer in zip(positions, payments_post(requests=requests, acting_user=request.user), strict=True):
-            external_id = requests[positions.index(index)].external_id
+            except serializers.ValidationError as exc:
+                errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+                results[index] = {"external_id": external_id, "status": 400, "errors": errors}
+        answers = payments_post(requests=requests, acting_user=request.user)
+        for index, request_, answer in zip(positions, requests, answers, strict=True):
+            external_id = request_.external_id
             if isinstance(answer, ApplicationError):
                 results[index] = {
                     "external_id": external_id,

@@ -147,3 +147,14 @@ def test_branch_limited_client_sees_only_its_branches(api, api_a):
 def test_it_requires_a_token(client):
     assert client.get("/api/v1/loans").status_code == 401
     assert client.get("/api/v1/loans", HTTP_AUTHORIZATION="Token nope").status_code == 401
+
+
+def test_bulk_rejects_items_that_are_not_objects_and_oversized_batches(api):
+    api.put("/api/v1/loans/L-1", loan_body(), format="json")
+    ok = {"external_id": "B-1", "loan_number": "L-1", "amount": "10.00", "value_date": "2024-02-15"}
+    response = api.post("/api/v1/payments/bulk", {"payments": ["nonsense", ok]}, format="json")
+    assert [r["status"] for r in response.json()["results"]] == [400, 201]
+    too_many = {"payments": [ok] * 1001}
+    assert api.post("/api/v1/payments/bulk", too_many, format="json").status_code == 400
+    assert api.post("/api/v1/payments/bulk", {"payments": []}, format="json").status_code == 400
+    assert Payment.objects.count() == 1

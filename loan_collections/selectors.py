@@ -1,0 +1,92 @@
+"""Reads for the collections pages, API and the loan page. Every lookup goes through `for_user`."""
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from loan_collections.models import CaseAction, CaseStageChange, CollectionCase
+from loanops.org.models import User
+from loanops.org.scoping import for_user
+
+LIST_PAGE_SIZE = 50
+
+
+def case_list_for_user(*, user, filters: dict | None = None) -> QuerySet[CollectionCase]:
+    """Cases the user may see, with what lists render; FILTERS: loan_number, stage, status, collector."""
+    filters = filters or {}
+    qs = for_user(CollectionCase.objects.all(), user).select_related("loan", "loan__branch", "collector")
+    if filters.get("loan_number"):
+        qs = qs.filter(loan__number=filters["loan_number"])
+    if filters.get("stage"):
+        qs = qs.filter(stage=filters["stage"])
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("collector"):
+        qs = qs.filter(collector__username=filters["collector"])
+    return qs
+
+
+@dataclass(frozen=True)
+class CasePage:
+    """One page of the list, without a COUNT: `has_next` comes from fetching one row more."""
+
+    rows: list[CollectionCase]
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def previous_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_number(self) -> int:
+        return self.number + 1
+
+
+def case_page_list(*, user, filters: dict, page: int, page_size: int = LIST_PAGE_SIZE) -> CasePage:
+    start = (page - 1) * page_size
+    rows = list(case_list_for_user(user=user, filters=filters).order_by("-opened_on", "-id")[start : start + page_size + 1])
+    return CasePage(rows=rows[:page_size], number=page, has_next=len(rows) > page_size)
+
+
+def case_get_for_user(*, user, case_id: int) -> CollectionCase:
+    case = case_list_for_user(user=user).select_related("loan__borrower", "loan__dealer", "loan__officer").filter(id=case_id).first()
+    if case is None:
+        raise Http404("Case not found.")
+    return case
+
+
+def case_stage_history(*, case: CollectionCase) -> QuerySet[CaseStageChange]:
+    return CaseStageChange.objects.filter(case=case).select_related("by").order_by("on", "id")
+
+
+def case_actions(*, case: CollectionCase) -> QuerySet[CaseAction]:
+    return CaseAction.objects.filter(case=case).order_by("due_on", "id")
+
+
+def case_get_open_for_loan(*, loan) -> CollectionCase | None:
+    return CollectionCase.objects.filter(loan=loan, status=CollectionCase.Status.OPEN).select_related("collector").first()
+
+
+def case_stages_for_loans(loan_ids: list[int]) -> dict[int, str]:
+    """The open case's stage by loan id (the loan API's delinquency block)."""
+    if not loan_ids:
+        return {}
+    return dict(
+        CollectionCase.objects.filter(loan_id__in=loan_ids, status=CollectionCase.Status.OPEN).values_list(
+            "loan_id", "stage"
+        )
+    )
+
+
+def collector_choices_for_user(*, user) -> QuerySet[User]:
+    """People the user may hand cases to: active collectors and credit officers of branches they see."""
+    from loan_collections.services.assignment import COLLECTOR_ROLES
+
+    visible = for_user(User.objects.all(), user).values("id")
+    return User.objects.filter(id__in=visible, is_active=True, role__in=COLLECTOR_ROLES).order_by("username")
