@@ -92,7 +92,12 @@ class CaseStageChange(models.Model):
     # Ladder stages passed over when several thresholds were crossed at once (only the highest is entered).
     skipped_stages = ArrayField(models.CharField(max_length=30), default=list, blank=True)
     by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("by")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

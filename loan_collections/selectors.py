@@ -50,12 +50,19 @@ class CasePage:
 
 def case_page_list(*, user, filters: dict, page: int, page_size: int = LIST_PAGE_SIZE) -> CasePage:
     start = (page - 1) * page_size
-    rows = list(case_list_for_user(user=user, filters=filters).order_by("-opened_on", "-id")[start : start + page_size + 1])
+    rows = list(
+        case_list_for_user(user=user, filters=filters).order_by("-opened_on", "-id")[start : start + page_size + 1]
+    )
     return CasePage(rows=rows[:page_size], number=page, has_next=len(rows) > page_size)
 
 
 def case_get_for_user(*, user, case_id: int) -> CollectionCase:
-    case = case_list_for_user(user=user).select_related("loan__borrower", "loan__dealer", "loan__officer").filter(id=case_id).first()
+    case = (
+        case_list_for_user(user=user)
+        .select_related("loan__borrower", "loan__dealer", "loan__officer")
+        .filter(id=case_id)
+        .first()
+    )
     if case is None:
         raise Http404("Case not found.")
     return case
@@ -70,7 +77,9 @@ def case_actions(*, case: CollectionCase) -> QuerySet[CaseAction]:
 
 
 def case_get_open_for_loan(*, loan) -> CollectionCase | None:
-    return CollectionCase.objects.filter(loan=loan, status=CollectionCase.Status.OPEN).select_related("collector").first()
+    return (
+        CollectionCase.objects.filter(loan=loan, status=CollectionCase.Status.OPEN).select_related("collector").first()
+    )
 
 
 def case_stages_for_loans(loan_ids: list[int]) -> dict[int, str]:

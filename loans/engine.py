@@ -217,6 +217,8 @@ def _check_int(value: object, what: str, minimum: int | None = 0) -> int:
 
 def _money(value: object, what: str) -> Decimal:
     """A Decimal (or int) with at most 2 decimal places, returned with exactly 2."""
+    if type(value) is Decimal and value.as_tuple().exponent == -2:
+        return value  # the common case (database and API amounts): already exact cents
     if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
         raise TypeError(f"{what} must be a Decimal, got {type(value).__name__}")
     amount = Decimal(value)

@@ -3,8 +3,8 @@
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.utils.translation import gettext as _
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from loan_collections.models import CollectionCase
 from loanops.core.exceptions import PermissionDenied, ValidationFailed
@@ -34,7 +34,9 @@ def cases_reassign(*, cases: Iterable[CollectionCase], collector, acting_user) -
     cannot see rejects the whole request.
     """
     if not can_reassign(acting_user):
-        raise PermissionDenied(_("Only branch managers, the credit department head, risk or an administrator reassign cases."))
+        raise PermissionDenied(
+            _("Only branch managers, the credit department head, risk or an administrator reassign cases.")
+        )
     case_ids = sorted({case.id for case in cases})
     if not case_ids:
         raise ValidationFailed(_("No case selected."), extra={"cases": [_("Select at least one case.")]})
@@ -59,7 +61,8 @@ def cases_reassign(*, cases: Iterable[CollectionCase], collector, acting_user) -
         outside = sorted({case.loan.branch.code for case in locked if not can_see_branch(collector, case.loan.branch)})
         if outside:
             errors["collector"] = [
-                _("%(user)s cannot see branch %(branches)s.") % {"user": collector.username, "branches": ", ".join(outside)}
+                _("%(user)s cannot see branch %(branches)s.")
+                % {"user": collector.username, "branches": ", ".join(outside)}
             ]
     if errors:
         raise ValidationFailed(_("Reassignment rejected."), extra=errors)

@@ -31,7 +31,7 @@ from loan_collections.ladder import (
     SECOND_STEP_DPD,
     STAGE_ACTIONS,
 )
-from loan_collections.models import CaseStageChange, CollectionCase, Stage
+from loan_collections.models import CaseStageChange, Stage
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """Leaving enforcement: only a full cure plus a supervisor's approval (domain.md: sticky)."""
 
 from django.db import transaction
-from django.utils.translation import gettext as _
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from loan_collections.models import CaseStageChange, CollectionCase, Stage
 from loanops.core.exceptions import InvalidTransition, PermissionDenied, ValidationFailed
@@ -27,14 +27,17 @@ def case_release_from_enforcement(*, case: CollectionCase, acting_user, reason: 
         raise PermissionDenied(_("Only the credit department head, risk or an administrator releases enforcement."))
     if not reason.strip():
         raise ValidationFailed(_("Invalid release."), extra={"reason": [_("A reason is required.")]})
-    case = for_user(CollectionCase.objects.all(), acting_user).select_for_update(of=("self",)).filter(id=case.id).first()
+    case = (
+        for_user(CollectionCase.objects.all(), acting_user).select_for_update(of=("self",)).filter(id=case.id).first()
+    )
     if case is None:
         raise PermissionDenied(_("The case is outside your branches."))
     if case.status != CollectionCase.Status.OPEN or case.stage != Stage.ENFORCEMENT:
         raise InvalidTransition(_("Only an open case in enforcement can be released."))
     state = LoanDelinquency.objects.filter(loan_id=case.loan_id).first()
     if state is None or state.days_past_due != 0 or state.overdue_installments != 0:
-        raise InvalidTransition(_("The loan is not fully cured (days past due and overdue installments must both be 0)."),
+        raise InvalidTransition(
+            _("The loan is not fully cured (days past due and overdue installments must both be 0)."),
             extra={"case": [_("The loan is not fully cured.")]},
         )
     today = business_date()

@@ -7,11 +7,11 @@ import pytest
 from loan_collections.models import CaseAction, CaseStageChange, CollectionCase, Stage
 from loan_collections.services.cases import cases_update_due
 from loan_collections.tests.helpers import make_loan, night, pay
-from loans.services.sweep import delinquency_sweep  # noqa: F401
 from loanops.core.nightly import nightly_steps, run_nightly
 from loanops.org.models import Role
 from loanops.org.tests.factories import UserFactory
 from loans.models import Loan
+from loans.services.sweep import delinquency_sweep  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -80,14 +80,14 @@ def test_e11_final_demand_at_60_then_e12_enforcement_at_3_consecutive(admin):
     # given: nothing paid, an insured dealer loan
     loan = make_loan("E11", admin=admin, insurer=True)
     night(date(2024, 2, 16))
-    # when: E11
+    # when: the E11 night
     night(date(2024, 4, 15))
     # then: from phone reminder straight to final demand; the rungs in between are logged as skipped
     case = _case(loan)
     assert case.stage == Stage.FINAL_DEMAND
     change = case.stage_changes.get(to_stage=Stage.FINAL_DEMAND)
     assert change.skipped_stages == ["first_letter", "dealer_advance_request"]
-    # when: E12
+    # when: the E12 night
     night(date(2024, 4, 16))
     # then
     case.refresh_from_db()

@@ -45,7 +45,9 @@ def test_skipped_stages_lists_the_rungs_passed_over():
 @pytest.mark.django_db
 def test_the_sql_ladder_matches_the_python_ladder():
     # given: every combination around the thresholds
-    cases = list(itertools.product([-1, 0, 1, 2, 14, 15, 16, 29, 30, 31, 59, 60, 61, 400], [False, True], [False, True]))
+    cases = list(
+        itertools.product([-1, 0, 1, 2, 14, 15, 16, 29, 30, 31, 59, 60, 61, 400], [False, True], [False, True])
+    )
     values = ", ".join(["(%s, %s, %s)"] * len(cases))
     sql = (
         f"SELECT v.dpd, v.r, v.dealer, {required_stage_sql(dpd='v.dpd', rule_3_6='v.r', has_dealer='v.dealer')} "

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from loanops.core.exceptions import NotFound, ValidationFailed
 from loanops.org.models import Branch
@@ -32,8 +33,8 @@ def _schedule_lines(data: dict) -> list[schedules.ScheduleLine]:
         raise ValidationFailed(
             "A schedule is required.",
             extra={
-                "schedule": ["Send a non-empty schedule, or term_months and amortization to generate one."],
-                **{f: ["This field is required when no schedule is sent."] for f in missing},
+                "schedule": [_("Send a non-empty schedule, or term_months and amortization to generate one.")],
+                **{f: [_("This field is required when no schedule is sent.")] for f in missing},
             },
         )
     try:
@@ -45,7 +46,7 @@ def _schedule_lines(data: dict) -> list[schedules.ScheduleLine]:
             amortization=data["amortization"],
         )
     except ValueError as exc:
-        raise ValidationFailed("Cannot generate a schedule.", extra={"schedule": [str(exc)]}) from exc
+        raise ValidationFailed(_("Cannot generate a schedule."), extra={"schedule": [str(exc)]}) from exc
 
 
 def _resolve_references(data: dict, user) -> dict:
@@ -63,14 +64,14 @@ def _resolve_references(data: dict, user) -> dict:
         if officer is None:
             errors["officer"] = [f"Unknown officer {data['officer']!r}."]
     if errors:
-        raise ValidationFailed("Invalid references.", extra=errors)
+        raise ValidationFailed(_("Invalid references."), extra=errors)
     return {"branch": branch, "product": product, "officer": officer}
 
 
 def _upsert_party(model, payload: dict | None, fields: tuple[str, ...]):
     if not payload:
         return None
-    obj, _ = model.objects.update_or_create(
+    obj, _created = model.objects.update_or_create(
         external_id=payload["external_id"], defaults={f: payload.get(f, "") or "" for f in fields if f in payload}
     )
     return obj
@@ -85,17 +86,17 @@ def loan_upsert(*, number: str, data: dict, acting_user) -> tuple[Loan, bool]:
         principal=data["principal"], disbursement_date=data["disbursement_date"], lines=lines
     )
     if errors:
-        raise ValidationFailed("Invalid schedule.", extra=errors)
+        raise ValidationFailed(_("Invalid schedule."), extra=errors)
 
     existing = Loan.objects.select_related("branch").filter(number=number).first()
     if existing and not can_see_branch(acting_user, existing.branch):
-        raise NotFound("Loan not found.")
+        raise NotFound(_("Loan not found."))
     loan = loan_lock(existing.id) if existing else Loan(number=number)
     created = existing is None
     if not created and loan.payments.filter(value_date__lt=data["disbursement_date"]).exists():
         raise ValidationFailed(
             "Payments precede the disbursement.",
-            extra={"disbursement_date": ["The loan has payments value-dated before this disbursement date."]},
+            extra={"disbursement_date": [_("The loan has payments value-dated before this disbursement date.")]},
         )
 
     borrower = _upsert_party(
@@ -106,7 +107,7 @@ def loan_upsert(*, number: str, data: dict, acting_user) -> tuple[Loan, bool]:
     insurer = _upsert_party(Insurer, insurer_data, ("name",))
     policy = None
     if insurer and insurer_data.get("policy_number"):
-        policy, _ = InsurancePolicy.objects.get_or_create(insurer=insurer, number=insurer_data["policy_number"])
+        policy, _created = InsurancePolicy.objects.get_or_create(insurer=insurer, number=insurer_data["policy_number"])
 
     loan.branch, loan.product, loan.officer = refs["branch"], refs["product"], refs["officer"]
     loan.currency = data.get("currency") or settings.LOANOPS_DEFAULT_CURRENCY

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from loanops.core.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed
 from loanops.org.scoping import for_user
@@ -90,7 +91,9 @@ def payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Paymen
             existing.loan = locked[existing.loan_id]
             answers[index] = _answer_existing(request, existing)
         elif loan is None:
-            answers[index] = NotFound("Loan not found.", extra={"loan_number": [f"No loan {request.loan_number!r}."]})
+            answers[index] = NotFound(
+                _("Loan not found."), extra={"loan_number": [f"No loan {request.loan_number!r}."]}
+            )
         elif existing is not None:  # the id belongs to another loan
             answers[index] = _answer_existing(request, existing)
         elif request.value_date < loan.disbursement_date:
@@ -111,7 +114,7 @@ def payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Paymen
             new.append((index, payment))
     new = _insert(new, requests, answers)
     new_by_loan = defaultdict(list)
-    for _, payment in new:
+    for _index, payment in new:
         new_by_loan[payment.loan_id].append(
             engine.Payment(
                 key=payment.id,
@@ -131,7 +134,7 @@ def payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Paymen
             cursor.execute(
                 "UPDATE loans_payment p SET response = v.response FROM unnest(%s::bigint[], %s::jsonb[]) "
                 "AS v(id, response) WHERE p.id = v.id",
-                [[p.id for _, p in new], [json.dumps(p.response) for _, p in new]],
+                [[p.id for _i, p in new], [json.dumps(p.response) for _i, p in new]],
             )
     # Repeats of a request posted earlier in this same batch answer the first answer.
     for index, answer in enumerate(answers):
@@ -144,7 +147,7 @@ def payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Paymen
 def _insert(new: list[tuple[int, Payment]], requests, answers) -> list[tuple[int, Payment]]:
     try:
         with transaction.atomic():
-            Payment.objects.bulk_create([p for _, p in new], batch_size=1000)
+            Payment.objects.bulk_create([p for _i, p in new], batch_size=1000)
         return new
     except IntegrityError:
         # The same external_id was posted meanwhile for a loan outside this batch's locks.
@@ -179,7 +182,7 @@ def payment_reverse(*, external_id: str, reason: str, acting_user) -> Payment:
     Reversing twice changes nothing."""
     payment = for_user(Payment.objects.all(), acting_user).filter(external_id=external_id).first()
     if payment is None:
-        raise NotFound("Payment not found.", extra={"external_id": [f"No payment {external_id!r}."]})
+        raise NotFound(_("Payment not found."), extra={"external_id": [f"No payment {external_id!r}."]})
     loan = loan_lock(payment.loan_id)
     payment = Payment.objects.select_for_update().get(id=payment.id)
     if payment.reversed_at is None:

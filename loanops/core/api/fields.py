@@ -2,6 +2,7 @@
 
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -17,11 +18,11 @@ class MoneyField(serializers.Field):
     """A decimal string (or JSON number) with at most 2 decimals and 15 digits; answered with exactly 2."""
 
     default_error_messages = {
-        "invalid": 'Enter an amount as a decimal string, such as "1050.00".',
-        "places": "Use at most 2 decimal places.",
-        "digits": "Use at most 15 digits.",
-        "positive": "The amount must be greater than zero.",
-        "negative": "The amount cannot be negative.",
+        "invalid": _('Enter an amount as a decimal string, such as "1050.00".'),
+        "places": _("Use at most 2 decimal places."),
+        "digits": _("Use at most 15 digits."),
+        "positive": _("The amount must be greater than zero."),
+        "negative": _("The amount cannot be negative."),
     }
 
     def __init__(self, *, positive: bool = False, **kwargs):

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 from knox.models import AuthToken
 
 from loanops.core.exceptions import ValidationFailed
@@ -21,7 +22,7 @@ def api_client_create(*, name: str, branch_codes: list[str], ttl_days: int | Non
         )
     user, created = User.objects.get_or_create(username=name, defaults={"role": Role.API_CLIENT})
     if not created and user.role != Role.API_CLIENT:
-        raise ValidationFailed("Name taken.", extra={"name": [f"{name!r} is a staff user, not an API client."]})
+        raise ValidationFailed(_("Name taken."), extra={"name": [f"{name!r} is a staff user, not an API client."]})
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])

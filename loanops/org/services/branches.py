@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.db.models import F, Func, Value
+from django.utils.translation import gettext as _
 
 from loanops.core.exceptions import ValidationFailed
 from loanops.org.models import Branch
@@ -14,12 +15,12 @@ def branch_upsert(*, code: str, name: str, parent_code: str | None, acting_user=
     if parent_code:
         parent = Branch.objects.select_for_update().filter(code=parent_code).first()
         if parent is None:
-            raise ValidationFailed("Unknown parent.", extra={"parent": [f"No branch with code {parent_code!r}."]})
+            raise ValidationFailed(_("Unknown parent."), extra={"parent": [f"No branch with code {parent_code!r}."]})
     branch = Branch.objects.select_for_update().filter(code=code).first()
     created = branch is None
     if parent is not None and not created and (parent.id == branch.id or parent.path.startswith(branch.path)):
         raise ValidationFailed(
-            "Cycle.", extra={"parent": ["A branch cannot be placed under itself or its descendants."]}
+            "Cycle.", extra={"parent": [_("A branch cannot be placed under itself or its descendants.")]}
         )
     path = f"{parent.path if parent else ''}{code}/"
     depth = parent.depth + 1 if parent else 0
