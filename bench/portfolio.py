@@ -117,7 +117,8 @@ def build(*, loans: int, as_of: date) -> None:
         cursor.execute(
             """
             UPDATE loans_installment i SET paid_principal = 500.00, paid_interest = 40.00, paid_fees = 0.00,
-                   borrower_paid_by_deadline = CASE WHEN p.paid_on <= i.due_date THEN p.amount ELSE 0 END
+                   borrower_paid_by_deadline = CASE WHEN p.paid_on <= i.due_date THEN p.amount ELSE 0 END,
+                   paid_through = greatest(p.paid_on, i.due_date)
             FROM bench_paid p WHERE p.installment_id = i.id
             """
         )

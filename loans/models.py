@@ -261,7 +261,9 @@ class Collateral(BaseModel):
 
 @pghistory.track(
     pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
-    exclude=["paid_principal", "paid_interest", "paid_fees", "borrower_paid_by_deadline", "missed_streak"],
+    exclude=[
+        "paid_principal", "paid_interest", "paid_fees", "borrower_paid_by_deadline", "missed_streak", "paid_through",
+    ],
 )  # fmt: skip
 class Installment(models.Model):
     """One line of the schedule. Due dates strictly increase with the number (a deferred
@@ -283,6 +285,7 @@ class Installment(models.Model):
     # Length of the run of installments, ending at this one, that are missed once their deadline
     # passes (with the loan's ledger grace and tolerance).
     missed_streak = models.PositiveSmallIntegerField(default=0)
+    paid_through = models.DateField(null=True)  # latest effective date of its allocations
 
     class Meta:
         ordering = ["loan_id", "number"]

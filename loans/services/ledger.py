@@ -56,6 +56,7 @@ def loans_replay(
         ledgers[loan.id] = ledger
         by_number = {i.number: i for i in schedule}
         paid = {i.number: [ZERO, ZERO, ZERO, ZERO] for i in schedule}
+        through: dict[int, object] = {}
         grace = timedelta(days=parameter_set.grace_days)
         for row in ledger.allocations:
             installment = by_number[row.installment_number]
@@ -73,6 +74,9 @@ def loans_replay(
                 )  # fmt: skip
             )
             sums = paid[row.installment_number]
+            through[row.installment_number] = max(
+                through.get(row.installment_number, row.effective_date), row.effective_date
+            )
             sums[0] += row.principal
             sums[1] += row.interest
             sums[2] += row.fees
@@ -83,9 +87,10 @@ def loans_replay(
             sums = paid[installment.number]
             total = installment.principal + installment.interest + installment.fees
             streak = streak + 1 if total - sums[3] > parameter_set.tolerance else 0
-            sums.append(streak)
+            sums.extend([streak, through.get(installment.number)])
             current = [installment.paid_principal, installment.paid_interest, installment.paid_fees,
-                       installment.borrower_paid_by_deadline, installment.missed_streak]  # fmt: skip
+                       installment.borrower_paid_by_deadline, installment.missed_streak,
+                       installment.paid_through]  # fmt: skip
             if sums != current:
                 installment_rows.append((installment.id, *sums))
         owed = sum((i.principal + i.interest + i.fees for i in schedule), ZERO)
@@ -120,9 +125,10 @@ def _write_summaries(installment_rows: list[tuple], loan_rows: list[tuple]) -> N
                 """
                 UPDATE loans_installment i
                 SET paid_principal = v.pp, paid_interest = v.pi, paid_fees = v.pf, borrower_paid_by_deadline = v.bpd,
-                    missed_streak = v.streak
-                FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], %s::int[])
-                     AS v(id, pp, pi, pf, bpd, streak)
+                    missed_streak = v.streak, paid_through = v.through
+                FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], %s::int[],
+                            %s::date[])
+                     AS v(id, pp, pi, pf, bpd, streak, through)
                 WHERE i.id = v.id
                 """,
                 [list(c) for c in cols],
@@ -209,6 +215,7 @@ def loans_append(
                 )  # fmt: skip
             )
             installment.paid_principal += row.principal
+            installment.paid_through = max(filter(None, (installment.paid_through, row.effective_date)))
             installment.paid_interest += row.interest
             installment.paid_fees += row.fees
             if row.payer == Payer.BORROWER and row.effective_date <= installment.due_date + grace:
@@ -222,7 +229,15 @@ def loans_append(
                 installment.missed_streak = streak
                 changed[installment.id] = installment
         installment_rows.extend(
-            (i.id, i.paid_principal, i.paid_interest, i.paid_fees, i.borrower_paid_by_deadline, i.missed_streak)
+            (
+                i.id,
+                i.paid_principal,
+                i.paid_interest,
+                i.paid_fees,
+                i.borrower_paid_by_deadline,
+                i.missed_streak,
+                i.paid_through,
+            )
             for i in changed.values()
         )
         received = loan.received_total + sum((p.amount for p in new_payments[loan.id]), ZERO)

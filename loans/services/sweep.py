@@ -44,14 +44,14 @@ WITH prm AS (
     ) ps
 ),
 ln AS (
-    -- "fast" loans: all their money took effect by D and the stored deadline sums used the
-    -- grace in force on D, so their installments' stored paid totals are the state as of D.
+    -- "fast" loans: their stored ledger summary used the grace and tolerance in force on D, so each
+    -- installment's stored totals hold (missed flags, streaks; paid amounts where all its money
+    -- took effect by D). Others (after a parameter change) are summed from the ledger.
     SELECT l.id, l.branch_id, l.product_id, l.dealer_id, l.officer_id, prm.parameter_set_id,
            prm.grace_days, prm.tolerance, prm.consecutive_trigger, prm.cumulative_trigger, l.received_total,
            l.ledger_version,
-           (coalesce(l.ledger_through, '-infinity'::date) <= %(d)s
-            AND coalesce(l.last_value_date, '-infinity'::date) <= %(d)s
-            AND l.ledger_grace_days = prm.grace_days AND l.ledger_tolerance = prm.tolerance) AS fast
+           coalesce(l.last_value_date, '-infinity'::date) > %(d)s AS late_money,
+           (l.ledger_grace_days = prm.grace_days AND l.ledger_tolerance = prm.tolerance) AS fast
     FROM loans_loan l
     JOIN prm ON prm.product_id = l.product_id
     LEFT JOIN loans_loandelinquency st ON st.loan_id = l.id
@@ -79,28 +79,47 @@ al AS (
         GROUP BY a.installment_id
     ) x
 ),
-fast_agg AS (
-    -- one pass over the installments, pipelined (no intermediate table)
-    SELECT i.loan_id,
-           coalesce(%(d)s - min(i.due_date) FILTER (
-               WHERE i.due_date < %(d)s
-                 AND i.principal + i.interest + i.fees - i.paid_principal - i.paid_interest - i.paid_fees > ln.tolerance
-           ), 0) AS dpd,
-           count(*) FILTER (
-               WHERE i.due_date + ln.grace_days < %(d)s
-                 AND i.principal + i.interest + i.fees - i.paid_principal - i.paid_interest - i.paid_fees > ln.tolerance
-           ) AS overdue_installments,
-           count(*) FILTER (WHERE i.due_date + ln.grace_days < %(d)s AND i.missed_streak > 0) AS cumulative_missed,
-           coalesce(max(i.missed_streak) FILTER (WHERE i.due_date + ln.grace_days < %(d)s), 0) AS max_consecutive,
-           coalesce(sum(i.principal - i.paid_principal) FILTER (WHERE i.due_date < %(d)s), 0) AS overdue_principal,
-           coalesce(sum(i.interest - i.paid_interest) FILTER (WHERE i.due_date < %(d)s), 0) AS overdue_interest,
-           coalesce(sum(i.fees - i.paid_fees) FILTER (WHERE i.due_date < %(d)s), 0) AS overdue_fees,
-           sum(i.principal - i.paid_principal) AS outstanding_principal,
-           sum(i.paid_principal + i.paid_interest + i.paid_fees) AS allocated
+partial AS MATERIALIZED (
+    -- installments of fast loans with money taking effect after D (paid ahead, or value-dated later)
+    SELECT i.id FROM loans_installment i JOIN ln ON ln.id = i.loan_id AND ln.fast
+    WHERE i.loan_id >= %(lo)s AND i.loan_id < %(hi)s AND i.paid_through > %(d)s
+),
+pal AS (
+    SELECT x.* FROM partial CROSS JOIN LATERAL (
+        SELECT a.installment_id, sum(a.principal) AS pp, sum(a.interest) AS pi, sum(a.fees) AS pf
+        FROM loans_allocation a
+        WHERE a.installment_id = partial.id AND a.effective_date <= %(d)s
+        GROUP BY a.installment_id
+    ) x
+),
+fast_inst AS (
+    SELECT i.loan_id, i.due_date, i.principal, i.interest, i.fees, i.missed_streak, ln.grace_days, ln.tolerance,
+           CASE WHEN i.paid_through > %(d)s THEN coalesce(pal.pp, 0) ELSE i.paid_principal END AS pp,
+           CASE WHEN i.paid_through > %(d)s THEN coalesce(pal.pi, 0) ELSE i.paid_interest END AS pi,
+           CASE WHEN i.paid_through > %(d)s THEN coalesce(pal.pf, 0) ELSE i.paid_fees END AS pf
     FROM loans_installment i
     JOIN ln ON ln.id = i.loan_id AND ln.fast
+    LEFT JOIN pal ON pal.installment_id = i.id
     WHERE i.loan_id >= %(lo)s AND i.loan_id < %(hi)s
-    GROUP BY i.loan_id
+),
+fast_agg AS (
+    -- one pass over the installments, pipelined (no intermediate table)
+    SELECT loan_id,
+           coalesce(%(d)s - min(due_date) FILTER (
+               WHERE due_date < %(d)s AND principal + interest + fees - pp - pi - pf > tolerance
+           ), 0) AS dpd,
+           count(*) FILTER (
+               WHERE due_date + grace_days < %(d)s AND principal + interest + fees - pp - pi - pf > tolerance
+           ) AS overdue_installments,
+           count(*) FILTER (WHERE due_date + grace_days < %(d)s AND missed_streak > 0) AS cumulative_missed,
+           coalesce(max(missed_streak) FILTER (WHERE due_date + grace_days < %(d)s), 0) AS max_consecutive,
+           coalesce(sum(principal - pp) FILTER (WHERE due_date < %(d)s), 0) AS overdue_principal,
+           coalesce(sum(interest - pi) FILTER (WHERE due_date < %(d)s), 0) AS overdue_interest,
+           coalesce(sum(fees - pf) FILTER (WHERE due_date < %(d)s), 0) AS overdue_fees,
+           sum(principal - pp) AS outstanding_principal,
+           sum(pp + pi + pf) AS allocated
+    FROM fast_inst
+    GROUP BY loan_id
 ),
 inst AS (
     SELECT i.loan_id, i.number, i.due_date,
@@ -142,9 +161,12 @@ slow_agg AS (
 agg AS (
     SELECT * FROM fast_agg UNION ALL SELECT * FROM slow_agg
 ),
+late AS MATERIALIZED (
+    SELECT id FROM ln WHERE NOT fast OR late_money
+),
 pay AS (
     SELECT p.loan_id, sum(p.amount) AS received
-    FROM slow JOIN loans_payment p ON p.loan_id = slow.id
+    FROM late JOIN loans_payment p ON p.loan_id = late.id
     WHERE p.value_date <= %(d)s AND p.reversed_at IS NULL
     GROUP BY p.loan_id
 ),
@@ -176,7 +198,8 @@ release AS (
 ),
 base AS (
     SELECT ln.*, agg.*,
-           CASE WHEN ln.fast THEN ln.received_total ELSE coalesce(pay.received, 0) END - agg.allocated AS suspense,
+           CASE WHEN ln.fast AND NOT ln.late_money THEN ln.received_total ELSE coalesce(pay.received, 0) END
+               - agg.allocated AS suspense,
            CASE WHEN agg.dpd > 360 THEN 4 WHEN agg.dpd > 270 THEN 3 WHEN agg.dpd > 90 THEN 2
                 WHEN agg.dpd >= 1 THEN 1 ELSE 0 END AS floor_rank,
            prev.as_of AS prev_as_of, prev.dpd AS prev_dpd, prev.classification AS prev_class,
