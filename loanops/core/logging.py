@@ -3,10 +3,10 @@
 import logging
 import re
 
-_PATTERNS = [
-    re.compile(r"\+?\d[\d \-]{7,}\d"),  # phone and account numbers
-    re.compile(r"\b[A-Z]?\d{7,8}[A-Z]\b"),  # DNI/NIE-style national ids
+_PATTERNS = [  # most specific first
     re.compile(r"\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b"),  # IBAN
+    re.compile(r"\b[A-Z]?\d{7,8}[A-Z]\b"),  # DNI/NIE-style national ids
+    re.compile(r"\+?\d[\d ]{7,}\d"),  # phone and account numbers (dates, with hyphens, stay)
 ]
 
 
