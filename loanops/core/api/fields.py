@@ -1,5 +1,6 @@
 """API field types shared by every app: exact money and strict ISO dates."""
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext_lazy as _
@@ -9,6 +10,7 @@ from rest_framework import serializers
 from loanops.core.money import CENT
 
 MAX_MONEY_DIGITS = 15
+_DECIMAL_STRING = re.compile(r"-?\d+(\.\d+)?")
 
 
 @extend_schema_field(
@@ -32,6 +34,8 @@ class MoneyField(serializers.Field):
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, str | int | Decimal):
             self.fail("invalid")
+        if isinstance(data, str) and not _DECIMAL_STRING.fullmatch(data.strip()):
+            self.fail("invalid")  # no exponents, no thousands separators, no currency signs
         try:
             value = Decimal(str(data).strip())
         except InvalidOperation:
