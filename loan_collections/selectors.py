@@ -1,11 +1,10 @@
 """Reads for the collections pages, API and the loan page. Every lookup goes through `for_user`."""
 
-from dataclasses import dataclass
-
 from django.db.models import QuerySet
 from django.http import Http404
 
 from loan_collections.models import CaseAction, CaseStageChange, CollectionCase
+from loanops.core.pages import CountlessPage
 from loanops.org.models import User
 from loanops.org.scoping import for_user
 
@@ -27,25 +26,7 @@ def case_list_for_user(*, user, filters: dict | None = None) -> QuerySet[Collect
     return qs
 
 
-@dataclass(frozen=True)
-class CasePage:
-    """One page of the list, without a COUNT: `has_next` comes from fetching one row more."""
-
-    rows: list[CollectionCase]
-    number: int
-    has_next: bool
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def previous_number(self) -> int:
-        return self.number - 1
-
-    @property
-    def next_number(self) -> int:
-        return self.number + 1
+CasePage = CountlessPage  # one page of the list, without a COUNT
 
 
 def case_page_list(*, user, filters: dict, page: int, page_size: int = LIST_PAGE_SIZE) -> CasePage:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import Http404
 
+from loanops.core.pages import CountlessPage
 from loanops.org.scoping import for_user
 from loans import engine
 from loans.models import (
@@ -46,25 +47,7 @@ class LoanRow:
     state: LoanDelinquency | None  # None: never swept
 
 
-@dataclass(frozen=True)
-class LoanPage:
-    """One page of the list, without a COUNT: `has_next` comes from fetching one row more."""
-
-    rows: list[LoanRow]
-    number: int
-    has_next: bool
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def previous_number(self) -> int:
-        return self.number - 1
-
-    @property
-    def next_number(self) -> int:
-        return self.number + 1
+LoanPage = CountlessPage  # one page of the list, without a COUNT
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,14 @@ from loans.models import ZERO, Allocation, Installment, Loan, ParameterSet, Paye
 from loans.selectors import engine_params, parameter_versions
 
 
+def _allocation(loan_id: int, installment_id: int, row: engine.Allocation) -> Allocation:
+    return Allocation(
+        loan_id=loan_id, payment_id=row.payment_key, installment_id=installment_id,
+        effective_date=row.effective_date, is_borrower=row.payer == Payer.BORROWER, payer=row.payer,
+        fees=row.fees, interest=row.interest, principal=row.principal,
+    )  # fmt: skip
+
+
 def _parameter_sets_by_product(product_ids: set[int]) -> dict[int, ParameterSet]:
     today = business_date()
     versions = [v for v in parameter_versions() if v.valid_from <= today]
@@ -60,19 +68,7 @@ def loans_replay(
         grace = timedelta(days=parameter_set.grace_days)
         for row in ledger.allocations:
             installment = by_number[row.installment_number]
-            new_allocations.append(
-                Allocation(
-                    loan_id=loan.id,
-                    payment_id=row.payment_key,
-                    installment_id=installment.id,
-                    effective_date=row.effective_date,
-                    is_borrower=row.payer == Payer.BORROWER,
-                    payer=row.payer,
-                    fees=row.fees,
-                    interest=row.interest,
-                    principal=row.principal,
-                )  # fmt: skip
-            )
+            new_allocations.append(_allocation(loan.id, installment.id, row))
             sums = paid[row.installment_number]
             through[row.installment_number] = max(
                 through.get(row.installment_number, row.effective_date), row.effective_date
@@ -201,19 +197,7 @@ def loans_append(
         grace = timedelta(days=parameter_set.grace_days)
         for row in ledger.allocations:
             installment = by_number[row.installment_number]
-            new_allocations.append(
-                Allocation(
-                    loan_id=loan.id,
-                    payment_id=row.payment_key,
-                    installment_id=installment.id,
-                    effective_date=row.effective_date,
-                    is_borrower=row.payer == Payer.BORROWER,
-                    payer=row.payer,
-                    fees=row.fees,
-                    interest=row.interest,
-                    principal=row.principal,
-                )  # fmt: skip
-            )
+            new_allocations.append(_allocation(loan.id, installment.id, row))
             installment.paid_principal += row.principal
             installment.paid_through = max(filter(None, (installment.paid_through, row.effective_date)))
             installment.paid_interest += row.interest
