@@ -289,6 +289,8 @@ class Installment(models.Model):
 
     class Meta:
         ordering = ["loan_id", "number"]
+        # Used by the nightly sweep: the few installments with money taking effect after the sweep date.
+        indexes = [models.Index(fields=["paid_through"], name="installment_paid_through")]
         constraints = [
             models.UniqueConstraint(fields=["loan", "number"], name="installment_unique_number"),
             models.UniqueConstraint(fields=["loan", "due_date"], name="installment_unique_due_date"),
