@@ -327,6 +327,29 @@ def sweep_chunk(*, as_of: date, lo: int, hi: int) -> int:
     return changed
 
 
+_SWEEP_TABLES = (
+    "loans_loan", "loans_installment", "loans_allocation", "loans_payment", "loans_loandelinquency",
+    "loans_delinquencysnapshot",
+)  # fmt: skip
+
+
+def _analyze_if_stale() -> None:
+    """Refresh planner statistics of the tables the sweep reads when a tenth of their rows changed
+    since the last ANALYZE (a fresh load, a big import): without them PostgreSQL picks nested
+    loops over "one-row" tables and the sweep goes quadratic."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT relname FROM pg_stat_user_tables
+            WHERE relname = ANY(%s)
+              AND (coalesce(last_analyze, last_autoanalyze) IS NULL OR n_mod_since_analyze > 0.1 * n_live_tup + 50)
+            """,
+            [list(_SWEEP_TABLES)],
+        )
+        for (table,) in cursor.fetchall():
+            cursor.execute(f'ANALYZE "{table}"')
+
+
 def sweep_ranges(*, chunk_size: int) -> list[tuple[int, int]]:
     bounds = Loan.objects.aggregate(lo=Min("id"), hi=Max("id"))
     if bounds["lo"] is None:
@@ -350,6 +373,7 @@ def delinquency_sweep(
     more connections of this process claim chunks too (the work is in PostgreSQL, so threads
     use every core)."""
     with job_run_guard(SWEEP_JOB, as_of) as run:
+        _analyze_if_stale()
         ranges = sweep_ranges(chunk_size=chunk_size or settings.LOANOPS_SWEEP_CHUNK)
         chunks_prepare(run, ranges)
         if helpers:

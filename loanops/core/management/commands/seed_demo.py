@@ -1,6 +1,6 @@
 import argparse
 import time
-from datetime import date
+from datetime import date, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -30,6 +30,9 @@ def _positive(raw: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{raw!r} is not a positive whole number")
     return value
+
+
+HISTORY_WEEKS = 26  # weekly nights of history before last night
 
 
 class Command(BaseCommand):
@@ -83,8 +86,11 @@ class Command(BaseCommand):
 
         nightly_as_of = yesterday()
         try:
+            # A weekly history for the last six months (charts, case stage histories), then last night.
+            for weeks in range(HISTORY_WEEKS, 0, -1):
+                run_nightly(as_of=nightly_as_of - timedelta(weeks=weeks))
             steps = run_nightly(as_of=nightly_as_of)
-            nightly = f"nightly as_of={nightly_as_of} steps={len(steps)}"
+            nightly = f"nightly as_of={nightly_as_of} steps={len(steps)} (+{HISTORY_WEEKS} weekly nights)"
         except JobAlreadyRunning:
             nightly = f"nightly as_of={nightly_as_of} skipped (already running)"
 
