@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class ArchivesConfig(AppConfig):
     name = "archives"
     verbose_name = _("Credit file custody")
+
+    def ready(self):
+        from archives import nightly, signals  # noqa: F401  (nightly step archives.open_missing; Loan post_save)
+        from archives.panels import credit_file_panel
+        from archives.views import can_view_files
+        from loanops.core.navigation import register_nav
+        from loans.panels import register_loan_panel
+
+        register_nav(_("Credit files"), "archives:list", can_view_files, order=30)
+        register_loan_panel(credit_file_panel)

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("loanops.org.api.urls")),
     path("", include("loans.api.urls")),
     path("", include("loan_collections.api.urls")),
+    path("", include("archives.api.urls")),
 ]

@@ -28,6 +28,7 @@ urlpatterns = [
     path("core/", include("loanops.core.urls")),
     path("loans/", include("loans.urls")),
     path("collections/", include("loan_collections.urls")),
+    path("archives/", include("archives.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
