@@ -26,9 +26,12 @@ def _reference_data(request):
         marker is not None and marker.kwargs.get("transaction")
     ) or "transactional_db" in request.fixturenames
     request.getfixturevalue("transactional_db" if transactional else "db")
+    from archives.checklist import install_default_checklist
+    from archives.models import ChecklistItem
     from loans.reference import ensure_reference_data
 
     ensure_reference_data()
+    install_default_checklist(ChecklistItem)
 
 
 @pytest.fixture
