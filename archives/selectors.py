@@ -5,7 +5,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from archives.models import CreditFile, CustodyEvent, FileDocument
-from loanops.core.pages import CountlessPage
+from loanops.core.pages import CountlessPage, countless_page
 from loanops.org.scoping import for_user
 
 LIST_PAGE_SIZE = 50
@@ -37,9 +37,8 @@ def credit_file_feed_for_user(*, user) -> QuerySet[CreditFile]:
 
 def credit_file_page_list(*, user, filters: dict, page: int, page_size: int = LIST_PAGE_SIZE) -> CountlessPage:
     """One page of the archivist's desk, without a COUNT."""
-    start = (page - 1) * page_size
-    rows = list(credit_file_list_for_user(user=user, filters=filters).order_by("-id")[start : start + page_size + 1])
-    return CountlessPage(rows=rows[:page_size], number=page, has_next=len(rows) > page_size)
+    files = credit_file_list_for_user(user=user, filters=filters).order_by("-id")
+    return countless_page(files, number=page, size=page_size)
 
 
 def credit_file_get_for_user(*, user, file_id: int) -> CreditFile:

@@ -28,7 +28,7 @@ from archives.services.files import (
     file_document_mark,
 )
 from loanops.core.exceptions import ApplicationError
-from loanops.org.models import Role
+from loanops.core.flash import flash_form_errors
 from loans.forms import page_number
 
 State = CreditFile.State
@@ -36,7 +36,7 @@ State = CreditFile.State
 
 def can_view_files(user) -> bool:
     """Every staff role reads credit files (scoped to its branches); API clients use the API."""
-    return user.is_authenticated and user.role != Role.API_CLIENT
+    return user.is_authenticated and user.is_back_office
 
 
 def _require_viewer(user) -> None:
@@ -46,13 +46,6 @@ def _require_viewer(user) -> None:
 
 def _error_messages(request, exc: ApplicationError) -> None:
     messages.error(request, exc.message)
-
-
-def _form_errors(request, form) -> None:
-    for name, errors in form.errors.items():
-        label = form.fields[name].label if name in form.fields else ""
-        for error in errors:
-            messages.error(request, f"{label}: {error}" if label else error)
 
 
 @require_GET
@@ -119,7 +112,7 @@ def document_mark(request, file_id: int, code: str):
 
     def action(file):
         if not form.is_valid():
-            _form_errors(request, form)
+            flash_form_errors(request, form)
             return None
         present = form.cleaned_data["present"]
         pages = form.cleaned_data["pages"] or 0
@@ -168,7 +161,7 @@ def handoff_accept(request, file_id: int):
 
     def action(file):
         if not form.is_valid():
-            _form_errors(request, form)
+            flash_form_errors(request, form)
             return None
         locations = {Level.ONE: form.cleaned_data["vault_location"], Level.TWO: form.cleaned_data["archive_location"]}
         credit_file_handoff_accept(file=file, acting_user=request.user, locations=locations)
@@ -184,7 +177,7 @@ def handoff_reject(request, file_id: int):
 
     def action(file):
         if not form.is_valid():
-            _form_errors(request, form)
+            flash_form_errors(request, form)
             return None
         credit_file_handoff_reject(file=file, defects=form.cleaned_data["defects"], acting_user=request.user)
         return _("Handoff rejected: the file is back with the officer.")

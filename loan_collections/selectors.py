@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from loan_collections.models import CaseAction, CaseStageChange, CollectionCase
-from loanops.core.pages import CountlessPage
+from loanops.core.pages import CountlessPage, countless_page
 from loanops.org.models import User
 from loanops.org.scoping import for_user
 
@@ -30,11 +30,8 @@ CasePage = CountlessPage  # one page of the list, without a COUNT
 
 
 def case_page_list(*, user, filters: dict, page: int, page_size: int = LIST_PAGE_SIZE) -> CasePage:
-    start = (page - 1) * page_size
-    rows = list(
-        case_list_for_user(user=user, filters=filters).order_by("-opened_on", "-id")[start : start + page_size + 1]
-    )
-    return CasePage(rows=rows[:page_size], number=page, has_next=len(rows) > page_size)
+    cases = case_list_for_user(user=user, filters=filters).order_by("-opened_on", "-id")
+    return countless_page(cases, number=page, size=page_size)
 
 
 def case_get_for_user(*, user, case_id: int) -> CollectionCase:

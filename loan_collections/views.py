@@ -20,25 +20,18 @@ from loan_collections.selectors import (
 from loan_collections.services.assignment import can_reassign, cases_reassign
 from loan_collections.services.enforcement import can_release_from_enforcement, case_release_from_enforcement
 from loanops.core.exceptions import ApplicationError
-from loanops.org.models import Role
+from loanops.core.flash import flash_application_error, flash_errors
 from loans.forms import page_number
 
 
 def can_view_cases(user) -> bool:
     """Every staff role reads cases (scoped to its branches); API clients use the API."""
-    return user.is_authenticated and user.role != Role.API_CLIENT
+    return user.is_authenticated and user.is_back_office
 
 
 def _require_viewer(user) -> None:
     if not can_view_cases(user):
         raise PermissionDenied
-
-
-def _error_messages(request, errors: dict, labels: dict) -> None:
-    for name, items in errors.items():
-        label = labels.get(name, "")
-        for error in items if isinstance(items, list) else [items]:
-            messages.error(request, f"{label}: {error}" if label else str(error))
 
 
 @require_GET
@@ -89,14 +82,14 @@ def case_reassign(request):
     form = ReassignForm(request.POST, user=request.user)
     labels = {name: str(field.label) for name, field in form.fields.items()}
     if not form.is_valid():
-        _error_messages(request, form.errors, labels)
+        flash_errors(request, form.errors, labels)
         return redirect("collections:list")
     try:
         changed = cases_reassign(
             cases=form.cleaned_data["cases"], collector=form.cleaned_data["collector"], acting_user=request.user
         )
     except ApplicationError as exc:
-        _error_messages(request, exc.extra or {"": [exc.message]}, labels)
+        flash_application_error(request, exc, labels)
     else:
         messages.success(
             request,
@@ -114,12 +107,12 @@ def case_release(request, case_id: int):
         raise PermissionDenied
     form = ReleaseForm(request.POST)
     if not form.is_valid():
-        _error_messages(request, form.errors, {"reason": _("Reason")})
+        flash_errors(request, form.errors, {"reason": _("Reason")})
         return redirect("collections:detail", case_id=case.id)
     try:
         case_release_from_enforcement(case=case, acting_user=request.user, reason=form.cleaned_data["reason"])
     except ApplicationError as exc:
-        _error_messages(request, {"": [exc.message]}, {})
+        flash_errors(request, {"": [exc.message]})
     else:
         messages.success(request, _("Case released from enforcement to cure monitoring."))
     return redirect("collections:detail", case_id=case.id)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from loanops.core.pages import CountlessPage
+from loanops.core.pages import CountlessPage, countless_page
 from loanops.org.scoping import for_user
 from loans import engine
 from loans.models import (
@@ -116,12 +116,9 @@ def loan_page_list(
         "branch", "product", "borrower", "officer", "delinquency"
     )
     queryset = loan_filter(queryset, filters=filters).order_by(*ordering)
-    start = (page - 1) * page_size
-    loans = list(queryset[start : start + page_size + 1])
+    found = countless_page(queryset, number=page, size=page_size)
     return LoanPage(
-        rows=[LoanRow(loan=loan, state=_state(loan)) for loan in loans[:page_size]],
-        number=page,
-        has_next=len(loans) > page_size,
+        rows=[LoanRow(loan=loan, state=_state(loan)) for loan in found.rows], number=page, has_next=found.has_next
     )
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from loanops.core.exceptions import ApplicationError
+from loanops.core.flash import flash_application_error, flash_form_errors
 from loanops.core.selectors import history_for
 from loanops.core.time import business_date
 from loanops.org.models import Role
@@ -51,7 +52,7 @@ def _has_role(user, roles: frozenset) -> bool:
 
 def can_view_loans(user) -> bool:
     """Every staff role reads loans (scoped to its branches); API clients use the API."""
-    return user.is_authenticated and user.role != Role.API_CLIENT
+    return user.is_authenticated and user.is_back_office
 
 
 def can_import(user) -> bool:
@@ -150,23 +151,6 @@ def _loan_for_action(user, number: str) -> Loan:
     return loan
 
 
-def _form_error_messages(request, form) -> None:
-    for name, errors in form.errors.items():
-        label = form.fields[name].label if name in form.fields else ""
-        for error in errors:
-            messages.error(request, f"{label}: {error}" if label else error)
-
-
-def _application_error_messages(request, exc: ApplicationError, labels: dict[str, str]) -> None:
-    if not exc.extra:
-        messages.error(request, exc.message)
-        return
-    for name, errors in exc.extra.items():
-        label = labels.get(name, "")
-        for error in errors if isinstance(errors, list) else [errors]:
-            messages.error(request, f"{label}: {error}" if label else str(error))
-
-
 @require_POST
 @login_required
 def loan_downgrade(request, number: str):
@@ -175,7 +159,7 @@ def loan_downgrade(request, number: str):
         raise PermissionDenied
     form = DowngradeForm(request.POST, prefix=DOWNGRADE_PREFIX)
     if not form.is_valid():
-        _form_error_messages(request, form)
+        flash_form_errors(request, form)
         return redirect("loans:detail", number=loan.number)
     data = form.cleaned_data
     try:
@@ -187,7 +171,7 @@ def loan_downgrade(request, number: str):
             acting_user=request.user,
         )
     except ApplicationError as exc:
-        _application_error_messages(request, exc, {n: f.label for n, f in form.fields.items()})
+        flash_application_error(request, exc, {n: f.label for n, f in form.fields.items()})
     else:
         messages.success(
             request,
@@ -205,7 +189,7 @@ def loan_reclassify(request, number: str):
         raise PermissionDenied
     form = ReclassifyForm(request.POST, prefix=RECLASSIFY_PREFIX)
     if not form.is_valid():
-        _form_error_messages(request, form)
+        flash_form_errors(request, form)
         return redirect("loans:detail", number=loan.number)
     labels = {"reason": str(form.fields["reason"].label), "classification": _("Classification")}
     try:
@@ -213,7 +197,7 @@ def loan_reclassify(request, number: str):
             loan=loan, reason=form.cleaned_data["reason"], on=business_date(), acting_user=request.user
         )
     except ApplicationError as exc:
-        _application_error_messages(request, exc, labels)
+        flash_application_error(request, exc, labels)
     else:
         messages.success(request, _("Return to performing approved; the next sweep applies it."))
     return redirect("loans:detail", number=loan.number)

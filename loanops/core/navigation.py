@@ -19,7 +19,7 @@ class NavItem:
 
 
 def _staff(user) -> bool:
-    return user.role != Role.API_CLIENT
+    return user.is_back_office
 
 
 def _head_office(user) -> bool:

@@ -20,3 +20,10 @@ class CountlessPage:
     @property
     def next_number(self) -> int:
         return self.number + 1
+
+
+def countless_page(queryset, *, number: int, size: int) -> CountlessPage:
+    """Rows of page NUMBER of an ordered QUERYSET: LIMIT size + 1 at an OFFSET, never a COUNT."""
+    start = (number - 1) * size
+    rows = list(queryset[start : start + size + 1])
+    return CountlessPage(rows=rows[:size], number=number, has_next=len(rows) > size)

@@ -91,5 +91,10 @@ class User(AbstractUser):
         return self.is_superuser or self.role in HEAD_OFFICE_ROLES
 
     @property
+    def is_back_office(self) -> bool:
+        """A person working in the pages (API clients use the API only)."""
+        return self.role != Role.API_CLIENT
+
+    @property
     def is_read_only(self) -> bool:
         return self.role in READ_ONLY_ROLES

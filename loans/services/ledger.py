@@ -25,6 +25,13 @@ def _allocation(loan_id: int, installment_id: int, row: engine.Allocation) -> Al
     )  # fmt: skip
 
 
+def _installments_by_loan(loan_ids: list[int]) -> dict[int, list[Installment]]:
+    installments: dict[int, list[Installment]] = defaultdict(list)
+    for row in Installment.objects.filter(loan_id__in=loan_ids).order_by("loan_id", "number"):
+        installments[row.loan_id].append(row)
+    return installments
+
+
 def _parameter_sets_by_product(product_ids: set[int]) -> dict[int, ParameterSet]:
     today = business_date()
     versions = [v for v in parameter_versions() if v.valid_from <= today]
@@ -42,9 +49,7 @@ def loans_replay(
     if not loans:
         return {}
     ids = [loan.id for loan in loans]
-    installments: dict[int, list[Installment]] = defaultdict(list)
-    for row in Installment.objects.filter(loan_id__in=ids).order_by("loan_id", "number"):
-        installments[row.loan_id].append(row)
+    installments = _installments_by_loan(ids)
     payments: dict[int, list[engine.Payment]] = defaultdict(list)
     rows = Payment.objects.filter(loan_id__in=ids, reversed_at__isnull=True).values_list(
         "id", "loan_id", "amount", "value_date", "payer"
@@ -172,9 +177,7 @@ def loans_append(
     if not loans:
         return {}
     ids = [loan.id for loan in loans]
-    installments: dict[int, list[Installment]] = defaultdict(list)
-    for row in Installment.objects.filter(loan_id__in=ids).order_by("loan_id", "number"):
-        installments[row.loan_id].append(row)
+    installments = _installments_by_loan(ids)
     parameter_sets = parameter_sets or _parameter_sets_by_product({loan.product_id for loan in loans})
     full, ledgers = [], {}
     new_allocations, installment_rows, loan_rows = [], [], []
