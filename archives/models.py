@@ -142,6 +142,8 @@ class FileDocument(BaseModel):
         related_name="+",
         verbose_name=_("holder"),
     )
+    # A document produced by the system (an inspection report's signed PDF, …) keeps its file here.
+    attachment = models.FileField(_("attachment"), upload_to="credit-files/%Y/%m/", blank=True)
 
     class Meta:
         ordering = ["file_id", "order", "id"]
@@ -168,6 +170,7 @@ class CustodyEvent(models.Model):
         HANDOFF_REJECTED = "handoff_rejected", _("Handoff rejected")
         HANDOFF_ACCEPTED = "handoff_accepted", _("Handoff accepted")
         STORED = "stored", _("Document stored")
+        FILED = "filed", _("Document filed by the system")
 
     BRANCH_FIELD = "file__loan__branch"
 

@@ -363,3 +363,27 @@ def credit_file_handoff_reject(*, file: CreditFile, defects: str, acting_user) -
         reason=file.defects,
     )
     return file
+
+
+def file_document_file_generated(
+    *, loan: Loan, code: str, name: str, content: bytes, filename: str, by=None, reason: str = ""
+) -> FileDocument:
+    """File a document the system produced (an inspection report's signed PDF, …) as a level-2
+    document of the loan's credit file, opening the file if the loan has none yet. Filing the same
+    code again replaces the stored copy; both filings stay in the custody log."""
+    from django.core.files.base import ContentFile
+
+    with transaction.atomic():
+        file = CreditFile.objects.filter(loan=loan).first() or credit_file_open(loan=loan)
+        file = CreditFile.objects.select_for_update().get(id=file.id)
+        document, _created = FileDocument.objects.get_or_create(
+            file=file,
+            code=code,
+            defaults={"name": name[:200], "level": Level.TWO, "required": False, "order": 900},
+        )
+        document.name = name[:200]
+        document.present = True
+        document.attachment.save(filename, ContentFile(content), save=False)
+        document.save(update_fields=["name", "present", "attachment", "updated_at"])
+        _event(file=file, document=document, kind=CustodyEvent.Kind.FILED, by=by, reason=reason or name)
+    return document
