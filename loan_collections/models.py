@@ -21,6 +21,13 @@ class Stage(models.TextChoices):
     CURE_MONITORING = "cure_monitoring", _("Cure monitoring")
 
 
+class ClosureReason(models.TextChoices):
+    PAID_OFF = "paid_off", _("Loan paid off or closed")
+    CURED = "cured", _("Cured (30 clean days)")
+    GUARANTOR_SETTLED = "guarantor_settled", _("Settled by the dealer or insurer")
+    WRITE_OFF_CLOSED = "write_off_closed", _("Write-off closed")
+
+
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class CollectionCase(BaseModel):
     class Status(models.TextChoices):
@@ -47,6 +54,10 @@ class CollectionCase(BaseModel):
     )
     enforcement_since = models.DateField(_("in enforcement since"), null=True, blank=True)
     cure_started_on = models.DateField(_("cure monitoring since"), null=True, blank=True)
+    broken_promises = models.PositiveSmallIntegerField(_("broken promises"), default=0, db_default=0)
+    closure_reason = models.CharField(
+        _("closure reason"), max_length=20, choices=ClosureReason.choices, blank=True, default="", db_default=""
+    )
 
     class Meta:
         ordering = ["-opened_on", "-id"]
@@ -145,3 +156,308 @@ class CaseAction(BaseModel):
         constraints = [
             models.UniqueConstraint(fields=["case", "stage", "kind", "track"], name="case_action_once_per_stage"),
         ]
+
+
+# --- the collector's day: contacts and promises to pay ------------------------------------------
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class ContactLog(BaseModel):
+    """One contact attempt with the borrower or a guarantor (domain.md: only they are contacted,
+    between 08:00 and 21:00 bank time). Kept for ever; corrections are new rows."""
+
+    class Channel(models.TextChoices):
+        CALL = "call", _("Phone call")
+        VISIT = "visit", _("Visit")
+        SMS = "sms", _("SMS")
+        LETTER = "letter", _("Letter")
+        EMAIL = "email", _("Email")
+
+    class Party(models.TextChoices):
+        BORROWER = "borrower", _("Borrower")
+        GUARANTOR = "guarantor", _("Guarantor")
+
+    class Outcome(models.TextChoices):
+        PROMISE_TO_PAY = "promise_to_pay", _("Promise to pay")
+        PAID = "paid", _("Says already paid")
+        CALL_BACK = "call_back", _("Asked to call back")
+        NO_ANSWER = "no_answer", _("No answer")
+        LEFT_MESSAGE = "left_message", _("Message left")
+        WRONG_NUMBER = "wrong_number", _("Wrong number")
+        REFUSED = "refused", _("Refuses to pay")
+        DISPUTE = "dispute", _("Disputes the debt")
+        HARDSHIP = "hardship", _("Financial hardship")
+        NOT_AT_ADDRESS = "not_at_address", _("Not at the address")
+        DELIVERED = "delivered", _("Delivered")
+
+    BRANCH_FIELD = "case__loan__branch"
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="contacts")
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    party = models.CharField(_("contacted party"), max_length=10, choices=Party.choices)
+    guarantor = models.ForeignKey(
+        "loans.Guarantor", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("guarantor")
+    )
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
+    notes = models.TextField(_("notes"), blank=True)
+    contacted_at = models.DateTimeField(_("contacted at"))
+    follow_up_on = models.DateField(_("follow up on"), null=True, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+
+    class Meta:
+        ordering = ["-contacted_at", "-id"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(party="guarantor", guarantor__isnull=False) | Q(party="borrower", guarantor__isnull=True),
+                name="contact_guarantor_iff_guarantor_party",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["case", "-contacted_at"], name="contact_case_at"),
+            models.Index(fields=["by", "contacted_at"], name="contact_by_at"),
+            models.Index(fields=["follow_up_on"], condition=Q(follow_up_on__isnull=False), name="contact_follow_up"),
+        ]
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class PromiseToPay(BaseModel):
+    """domain.md: amount and date (≤ 30 days ahead); while active, escalation below enforcement is
+    frozen; kept if payments by date + 1 day cover the amount, else broken and the case escalates at
+    once; after 2 broken promises a new one needs a supervisor (state awaiting_approval)."""
+
+    class State(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting a supervisor")
+        ACTIVE = "active", _("Active")
+        KEPT = "kept", _("Kept")
+        BROKEN = "broken", _("Broken")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    BRANCH_FIELD = "case__loan__branch"
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="promises")
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2)
+    recorded_on = models.DateField(_("recorded on"))
+    promised_date = models.DateField(_("promised date"))
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.ACTIVE)
+    resolved_on = models.DateField(_("resolved on"), null=True, blank=True)
+    paid_amount = models.DecimalField(_("paid towards it"), max_digits=18, decimal_places=2, default=0)
+    contact = models.ForeignKey(ContactLog, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-recorded_on", "-id"]
+        verbose_name = _("promise to pay")
+        verbose_name_plural = _("promises to pay")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="promise_amount_positive"),
+            models.CheckConstraint(condition=Q(promised_date__gte=models.F("recorded_on")), name="promise_not_past"),
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(state__in=["active", "awaiting_approval"]), name="promise_one_open_per_case"
+            ),
+        ]
+        indexes = [models.Index(fields=["promised_date"], condition=Q(state="active"), name="promise_active_date")]
+
+
+# --- enforcement tracks and dealer advances ------------------------------------------------------
+
+
+class TrackState(models.TextChoices):
+    # legal
+    PREPARING = "preparing", _("Preparing")
+    FILED = "filed", _("Filed")
+    PRESERVATION = "preservation", _("Asset preservation")
+    JUDGMENT = "judgment", _("Judgment")
+    ENFORCEMENT = "enforcement", _("Enforcement proceeding")
+    CONCLUDED_RECOVERED = "concluded_recovered", _("Concluded: recovered")
+    CONCLUDED_TERMINATED = "concluded_terminated", _("Concluded: enforcement terminated")
+    # dealer guarantee call
+    NOTICE_SENT = "notice_sent", _("Notice sent")
+    PAID = "paid", _("Paid")
+    PARTLY_PAID = "partly_paid", _("Partly paid")
+    REFUSED = "refused", _("Refused")
+    # insurer claim (FILED shared with legal)
+    DOCUMENTS_REQUESTED = "documents_requested", _("Documents requested")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class EnforcementTrack(BaseModel):
+    """One track of an enforcement file: legal action (against the borrower or the dealer), the
+    dealer guarantee call, the insurer claim. Each moves through its own states (domain-research §6.2)."""
+
+    class Kind(models.TextChoices):
+        LEGAL = "legal", _("Legal action")
+        DEALER_GUARANTEE = "dealer_guarantee", _("Dealer guarantee call")
+        INSURER_CLAIM = "insurer_claim", _("Insurer claim")
+
+    class Against(models.TextChoices):
+        BORROWER = "borrower", _("Borrower")
+        DEALER = "dealer", _("Dealer")
+        INSURER = "insurer", _("Insurer")
+
+    BRANCH_FIELD = "case__loan__branch"
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="tracks")
+    kind = models.CharField(_("track"), max_length=20, choices=Kind.choices)
+    against = models.CharField(_("against"), max_length=10, choices=Against.choices)
+    state = models.CharField(_("state"), max_length=25, choices=TrackState.choices)
+    opened_on = models.DateField(_("opened on"))
+    deadline_on = models.DateField(_("deadline"), null=True, blank=True)
+    amount_claimed = models.DecimalField(_("amount claimed"), max_digits=18, decimal_places=2, default=0)
+    amount_recovered = models.DecimalField(_("amount recovered"), max_digits=18, decimal_places=2, default=0)
+    reference = models.CharField(_("reference (court file, claim number)"), max_length=100, blank=True)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["case_id", "opened_on", "id"]
+        verbose_name = _("enforcement track")
+        verbose_name_plural = _("enforcement tracks")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "kind", "against"], name="track_once_per_case"),
+            models.CheckConstraint(condition=Q(amount_claimed__gte=0), name="track_claimed_not_negative"),
+            models.CheckConstraint(condition=Q(amount_recovered__gte=0), name="track_recovered_not_negative"),
+        ]
+
+
+class TrackEvent(models.Model):
+    """Append-only history of a track's states (who, when, why, money involved)."""
+
+    BRANCH_FIELD = "track__case__loan__branch"
+
+    track = models.ForeignKey(EnforcementTrack, on_delete=models.PROTECT, related_name="state_events")
+    from_state = models.CharField(_("from"), max_length=25, choices=TrackState.choices, blank=True)
+    to_state = models.CharField(_("to"), max_length=25, choices=TrackState.choices)
+    on = models.DateField(_("on"))
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=2, null=True, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["on", "id"]
+        verbose_name = _("track event")
+        verbose_name_plural = _("track events")
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class DealerAdvanceRequest(BaseModel):
+    """The dealer is asked to advance the overdue amount within a deadline (5 days by default);
+    the dealer's money arrives through the payments API with payer = dealer."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        PAID = "paid", _("Paid")
+        PARTLY_PAID = "partly_paid", _("Partly paid")
+        UNPAID = "unpaid", _("Not paid by the deadline")
+
+    BRANCH_FIELD = "case__loan__branch"
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="dealer_advances")
+    dealer = models.ForeignKey("loans.Dealer", on_delete=models.PROTECT, related_name="advance_requests")
+    requested_on = models.DateField(_("requested on"))
+    deadline_on = models.DateField(_("deadline"))
+    amount_requested = models.DecimalField(_("amount requested"), max_digits=18, decimal_places=2)
+    amount_paid = models.DecimalField(_("amount paid"), max_digits=18, decimal_places=2, default=0)
+    state = models.CharField(_("state"), max_length=15, choices=State.choices, default=State.REQUESTED)
+    resolved_on = models.DateField(_("resolved on"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_on", "-id"]
+        verbose_name = _("dealer advance request")
+        verbose_name_plural = _("dealer advance requests")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "requested_on"], name="dealer_advance_once_a_day"),
+            models.CheckConstraint(condition=Q(amount_requested__gte=0), name="dealer_advance_amount_not_negative"),
+        ]
+
+
+# --- write-off ---------------------------------------------------------------------------------
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class WriteOff(BaseModel):
+    """proposal with evidence → branch review → risk review → approval by amount band → posted →
+    recovery → closed (domain.md; domain-research §10.2). Four-eyes: the proposer never approves."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        BRANCH_REVIEW = "branch_review", _("Branch review")
+        RISK_REVIEW = "risk_review", _("Risk review")
+        APPROVAL = "approval", _("Awaiting approval")
+        APPROVED = "approved", _("Approved")
+        POSTED = "posted", _("Posted (recovery continues)")
+        CLOSED = "closed", _("Closed")
+        REJECTED = "rejected", _("Rejected")
+
+    class Band(models.TextChoices):
+        BRANCH = "branch", _("Branch committee")
+        HEAD_OFFICE = "head_office", _("Head-office risk committee")
+        BOARD = "board", _("Board")
+
+    class Ground(models.TextChoices):
+        ENFORCEMENT_TERMINATED = "enforcement_terminated", _("Litigation concluded, enforcement terminated")
+        NO_ASSETS = "no_assets", _("No enforceable assets")
+        BANKRUPT_OR_DECEASED = "bankrupt_or_deceased", _("Borrower bankrupt, dissolved or deceased")
+        UNINSURED_LOSS = "uninsured_loss", _("Catastrophic loss not covered by insurance")
+        SMALL_BALANCE = "small_balance", _("Small balance after the recourse period")
+        OTHER = "other", _("Other (explained in the evidence)")
+
+    BRANCH_FIELD = "loan__branch"
+
+    loan = models.ForeignKey("loans.Loan", on_delete=models.PROTECT, related_name="write_offs")
+    case = models.ForeignKey(
+        CollectionCase, on_delete=models.PROTECT, null=True, blank=True, related_name="write_offs"
+    )
+    state = models.CharField(_("state"), max_length=15, choices=State.choices, default=State.DRAFT)
+    ground = models.CharField(_("ground"), max_length=30, choices=Ground.choices)
+    evidence = models.TextField(_("evidence"))
+    principal = models.DecimalField(_("principal written off"), max_digits=18, decimal_places=2)
+    interest = models.DecimalField(_("interest written off"), max_digits=18, decimal_places=2, default=0)
+    fees = models.DecimalField(_("fees written off"), max_digits=18, decimal_places=2, default=0)
+    band = models.CharField(_("approval band"), max_length=15, choices=Band.choices)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_on = models.DateField(_("proposed on"))
+    posted_on = models.DateField(_("posted on"), null=True, blank=True)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    accountability_review = models.TextField(_("accountability review"), blank=True)
+
+    class Meta:
+        ordering = ["-proposed_on", "-id"]
+        verbose_name = _("write-off")
+        verbose_name_plural = _("write-offs")
+        constraints = [
+            models.CheckConstraint(condition=Q(principal__gte=0, interest__gte=0, fees__gte=0), name="writeoff_amounts"),
+            models.UniqueConstraint(
+                fields=["loan"], condition=~Q(state__in=["rejected", "closed"]), name="writeoff_one_live_per_loan"
+            ),
+        ]
+
+    @property
+    def total(self):
+        return self.principal + self.interest + self.fees
+
+
+class WriteOffStep(models.Model):
+    """Append-only: every step of a write-off with who took it (four-eyes is checked against these)."""
+
+    BRANCH_FIELD = "write_off__loan__branch"
+
+    write_off = models.ForeignKey(WriteOff, on_delete=models.PROTECT, related_name="steps")
+    from_state = models.CharField(_("from"), max_length=15, choices=WriteOff.State.choices, blank=True)
+    to_state = models.CharField(_("to"), max_length=15, choices=WriteOff.State.choices)
+    action = models.CharField(_("action"), max_length=20)
+    comment = models.TextField(_("comment"), blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("write-off step")
+        verbose_name_plural = _("write-off steps")
