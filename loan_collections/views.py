@@ -17,6 +17,7 @@ from loan_collections.selectors import (
     case_page_list,
     case_stage_history,
 )
+from loan_collections.sections import case_sections
 from loan_collections.services.assignment import can_reassign, cases_reassign
 from loan_collections.services.enforcement import can_release_from_enforcement, case_release_from_enforcement
 from loanops.core.exceptions import ApplicationError
@@ -70,6 +71,7 @@ def case_detail(request, case_id: int):
         "actions": case_actions(case=case),
         "state": getattr(case.loan, "delinquency", None),
         "release_form": ReleaseForm() if may_release else None,
+        "sections": case_sections(request, case),
     }
     return render(request, "collections/detail.html", context)
 
