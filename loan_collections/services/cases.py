@@ -32,6 +32,7 @@ from loan_collections.ladder import (
     STAGE_ACTIONS,
 )
 from loan_collections.models import CaseStageChange, Stage
+from loan_collections.services.promises import ACTIVE_PROMISE_EXISTS_SQL, promises_resolve_due
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,8 @@ def _skipped_sql(*, low_rank: str, high_rank: str, has_dealer: str) -> str:
 
 _CLOSE_FINISHED_LOANS_SQL = """
     UPDATE collections_collectioncase c
-    SET status = 'closed', closed_on = greatest(c.opened_on, coalesce(l.closed_on, %(d)s)), updated_at = now()
+    SET status = 'closed', closed_on = greatest(c.opened_on, coalesce(l.closed_on, %(d)s)), updated_at = now(),
+        closure_reason = 'paid_off'
     FROM loans_loan l
     WHERE l.id = c.loan_id AND c.status = 'open' AND l.status IN ('closed', 'written_off')
       AND (l.closed_on IS NULL OR l.closed_on <= %(d)s)
@@ -97,7 +99,10 @@ moves AS (
     FROM src
 ),
 changed AS (
-    SELECT * FROM moves WHERE new_stage IS NOT NULL AND new_stage <> old_stage
+    -- An active promise to pay freezes every climb below enforcement (domain.md "Collections").
+    SELECT * FROM moves m WHERE new_stage IS NOT NULL AND new_stage <> old_stage
+      AND NOT (new_stage <> '{Stage.ENFORCEMENT}' AND {_rank_sql("m.new_stage")} > {_rank_sql("m.old_stage")}
+               AND {ACTIVE_PROMISE_EXISTS_SQL.format(case_id="m.case_id")})
 ),
 upd AS (
     UPDATE collections_collectioncase c
@@ -127,7 +132,7 @@ SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM hist),
 
 _CLOSE_CURED_SQL = f"""
     UPDATE collections_collectioncase c
-    SET status = 'closed', closed_on = %(d)s, updated_at = now()
+    SET status = 'closed', closed_on = %(d)s, updated_at = now(), closure_reason = 'cured'
     FROM loans_loandelinquency d
     WHERE d.loan_id = c.loan_id AND d.as_of = %(d)s AND d.days_past_due = 0
       AND c.status = 'open' AND c.stage = '{Stage.CURE_MONITORING}'
@@ -205,6 +210,8 @@ def cases_update_due(*, as_of: date) -> int:
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(_CLOSE_FINISHED_LOANS_SQL, params)
         closed_loans = cursor.rowcount
+    kept, broken = promises_resolve_due(as_of=as_of)
+    with connection.cursor() as cursor:
         cursor.execute(_MOVE_SQL, params)
         moved, moved_history, moved_skipping = cursor.fetchone()
         cursor.execute(_CLOSE_CURED_SQL, params)
@@ -212,7 +219,7 @@ def cases_update_due(*, as_of: date) -> int:
         cursor.execute(_OPEN_SQL, params)
         opened, opened_history, opened_skipping = cursor.fetchone()
     actions = case_actions_create_due(as_of=as_of)
-    changed = closed_loans + moved + moved_history + closed_cured + opened + opened_history + actions
+    changed = closed_loans + kept + broken + moved + moved_history + closed_cured + opened + opened_history + actions
     logger.info(
         "collections.cases %s: opened %d, stage changes %d, closed %d (loan closed) + %d (cured), actions %d",
         as_of, opened, moved, closed_loans, closed_cured, actions,
