@@ -19,5 +19,9 @@ class CollectionsConfig(AppConfig):
         from loans.panels import register_loan_panel
 
         register_nav(_("Collections"), "collections:list", can_view_cases, order=20)
+        from loan_collections import views_work
+
+        register_nav(_("My work queue"), "collections:queue", views_work.can_see_queue, order=21)
+        register_nav(_("Collector load"), "collections:load", views_work.can_see_load, order=22)
         register_loan_panel(collection_case_panel)
         register_collection_stage_lookup(case_stages_for_loans)

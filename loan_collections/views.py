@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from loan_collections.forms import CaseFilterForm, ReassignForm, ReleaseForm
 from loan_collections.models import CollectionCase, Stage
+from loan_collections.sections import case_sections
 from loan_collections.selectors import (
     LIST_PAGE_SIZE,
     case_actions,
@@ -17,7 +18,6 @@ from loan_collections.selectors import (
     case_page_list,
     case_stage_history,
 )
-from loan_collections.sections import case_sections
 from loan_collections.services.assignment import can_reassign, cases_reassign
 from loan_collections.services.enforcement import can_release_from_enforcement, case_release_from_enforcement
 from loanops.core.exceptions import ApplicationError

@@ -49,7 +49,8 @@ def _e25(admin, alice):
     case = _case(loan)
     assert (case.stage, loan.delinquency.days_past_due) == (Stage.FIRST_LETTER, 15)
     promise, warnings = _promise(case, alice, "1000.00", date(2024, 3, 8), on=date(2024, 3, 1))
-    assert promise.state == "active" and warnings == []
+    assert promise.state == "active"
+    assert warnings == []
     return loan, case, promise
 
 
@@ -132,7 +133,8 @@ def test_after_two_broken_promises_a_supervisor_approves_the_next(admin, alice, 
     # when
     promise, warnings = _promise(case, alice, "1000.00", date(2024, 2, 20), on=date(2024, 2, 16))
     # then
-    assert promise.state == "awaiting_approval" and len(warnings) == 1
+    assert promise.state == "awaiting_approval"
+    assert len(warnings) == 1
     with time_machine.travel(at(date(2024, 2, 16)), tick=False):
         with pytest.raises(PermissionDenied):
             promise_approve(promise=promise, acting_user=alice)
@@ -176,7 +178,8 @@ def test_one_open_promise_per_case_and_a_low_amount_warns(admin, alice):
     night(date(2024, 2, 16))
     case = _case(loan)
     promise, warnings = _promise(case, alice, "10.00", date(2024, 2, 20), on=date(2024, 2, 16))
-    assert warnings and "1,000.00" in warnings[0]
+    assert warnings
+    assert "1,000.00" in warnings[0]
     with pytest.raises(ValidationFailed):
         _promise(case, alice, "1000.00", date(2024, 2, 21), on=date(2024, 2, 16))
     with time_machine.travel(at(date(2024, 2, 16)), tick=False):
