@@ -24,7 +24,14 @@ Extension point: other apps add their own demo objects with a step, in a module 
     def promises_to_pay(*, rng: random.Random, context: DemoContext) -> None:
         ...
 
-Steps run after the core step in `order` (then name). Each gets its own random stream
+Steps run after the core step in `order` (then name). A step that needs what the nightly chain
+creates (collection cases, credit files, inspections due) registers with `after_nightly=True`:
+`seed_demo` runs those after the six months of nightly runs, with the same context:
+
+    @demo_step(order=20, after_nightly=True)
+    def contacts_and_promises(*, rng, context): ...
+
+ Each gets its own random stream
 (seeded from the seed and the step's name, so adding a step does not change the others)
 and must be idempotent too: upsert by natural keys, go through services.
 """
@@ -112,26 +119,39 @@ class DemoStep:
     name: str
     order: int
     func: Callable[..., None]
+    after_nightly: bool = False
 
 
 _STEPS: dict[str, DemoStep] = {}
 
 
-def demo_step(order: int, *, name: str | None = None) -> Callable:
+def demo_step(order: int, *, name: str | None = None, after_nightly: bool = False) -> Callable:
     """Register `func(*, rng: random.Random, context: DemoContext) -> None` as a demo step."""
 
     def register(func: Callable[..., None]) -> Callable[..., None]:
         key = name or f"{func.__module__}.{func.__qualname__}"
-        _STEPS[key] = DemoStep(name=key, order=order, func=func)
+        _STEPS[key] = DemoStep(name=key, order=order, func=func, after_nightly=after_nightly)
         return func
 
     return register
 
 
-def demo_steps() -> list[DemoStep]:
-    """The registered steps in running order (every installed app's `demo` module is imported first)."""
+def demo_steps(*, after_nightly: bool = False) -> list[DemoStep]:
+    """The registered steps of one phase in running order (every installed app's `demo` module is
+    imported first)."""
     autodiscover_modules("demo")
-    return sorted(_STEPS.values(), key=lambda step: (step.order, step.name))
+    steps = [step for step in _STEPS.values() if step.after_nightly == after_nightly]
+    return sorted(steps, key=lambda step: (step.order, step.name))
+
+
+def build_demo_after_nightly(context: DemoContext, *, progress: Callable[[str], None] | None = None) -> DemoContext:
+    """The steps that work on what the nightly chain created (cases, files, inspections)."""
+    say = progress or (lambda message: None)
+    with pghistory.context(job=DEMO_JOB, seed=context.seed, as_of=context.today.isoformat()):
+        for step in demo_steps(after_nightly=True):
+            say(f"step {step.name}")
+            step.func(rng=_rng(context.seed, "step", step.name), context=context)
+    return context
 
 
 def _rng(seed: int, *parts: object) -> random.Random:

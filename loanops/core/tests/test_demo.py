@@ -243,10 +243,8 @@ class TestTheSeededDemo:
             assert loan.product.code == "AUTO"
             assert TODAY - timedelta(days=3 * 365 + 90) <= loan.disbursement_date < TODAY
 
-    @pytest.mark.skipif(
-        "loans.sweep" not in {step.name for step in nightly_steps()}, reason="the arrears sweep is not registered"
-    )
     def test_the_nightly_run_stores_every_active_loans_state(self, seeded):
+        assert "loans.sweep" in {step.name for step in nightly_steps()}
         active = Loan.objects.filter(status=Loan.Status.ACTIVE)
         stored = LoanDelinquency.objects.filter(loan__in=active, as_of=YESTERDAY)
         assert stored.count() == active.count()
@@ -266,3 +264,11 @@ class TestTheSeededDemo:
         for role, user in logins:
             assert str(role.label) in text
             assert user.username in text
+
+    def test_collectors_have_a_day_of_work(self, seeded):
+        from loan_collections.models import CollectionCase, ContactLog, PromiseToPay
+
+        open_cases = CollectionCase.objects.filter(status="open")
+        assert open_cases.filter(collector__role=Role.COLLECTOR).exists()
+        assert ContactLog.objects.filter(case__in=open_cases).count() >= 5
+        assert {"active", "kept", "broken"} <= set(PromiseToPay.objects.values_list("state", flat=True))

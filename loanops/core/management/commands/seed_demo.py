@@ -12,6 +12,7 @@ from loanops.core.demo import (
     LOAN_PREFIX,
     PAYMENT_PREFIX,
     build_demo,
+    build_demo_after_nightly,
     demo_loan_number,
 )
 from loanops.core.exceptions import ApplicationError
@@ -93,6 +94,7 @@ class Command(BaseCommand):
             nightly = f"nightly as_of={nightly_as_of} steps={len(steps)} (+{HISTORY_WEEKS} weekly nights)"
         except JobAlreadyRunning:
             nightly = f"nightly as_of={nightly_as_of} skipped (already running)"
+        build_demo_after_nightly(context, progress=say)
 
         demo_loans = Loan.objects.filter(number__startswith=LOAN_PREFIX)
         closed = demo_loans.filter(status=Loan.Status.CLOSED).count()
