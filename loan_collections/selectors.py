@@ -2,6 +2,7 @@
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from loan_collections.models import CaseAction, CaseStageChange, CollectionCase
 from loanops.core.pages import CountlessPage, countless_page
@@ -77,3 +78,29 @@ def collector_choices_for_user(*, user) -> QuerySet[User]:
 
     visible = for_user(User.objects.all(), user).values("id")
     return User.objects.filter(id__in=visible, is_active=True, role__in=COLLECTOR_ROLES).order_by("username")
+
+
+def case_next_action(*, case: CollectionCase) -> dict | None:
+    """What the collector should do next on an open case: the earliest of a promise coming due,
+    a follow-up asked for at the last contact, and the stage's pending actions."""
+    from loan_collections.models import ContactLog, PromiseToPay
+
+    if case.status != CollectionCase.Status.OPEN:
+        return None
+    candidates = []
+    promise = PromiseToPay.objects.filter(case=case, state=PromiseToPay.State.ACTIVE).first()
+    if promise is not None:
+        candidates.append({"on": promise.promised_date, "what": _("Check the promise to pay of %(amount)s")
+                           % {"amount": f"{promise.amount:,.2f}"}})  # fmt: skip
+    contact = ContactLog.objects.filter(case=case).order_by("-contacted_at", "-id").first()
+    if contact is not None and contact.follow_up_on:
+        candidates.append({"on": contact.follow_up_on, "what": _("Follow up the last contact")})
+    action = (
+        CaseAction.objects.filter(case=case, stage=case.stage, status=CaseAction.Status.PENDING)
+        .order_by("due_on", "id")
+        .first()
+    )
+    if action is not None:
+        label = action.get_kind_display() + (f" · {action.get_track_display()}" if action.track else "")
+        candidates.append({"on": action.due_on, "what": label})
+    return min(candidates, key=lambda c: c["on"]) if candidates else None

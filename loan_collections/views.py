@@ -15,6 +15,7 @@ from loan_collections.selectors import (
     LIST_PAGE_SIZE,
     case_actions,
     case_get_for_user,
+    case_next_action,
     case_page_list,
     case_stage_history,
 )
@@ -72,6 +73,7 @@ def case_detail(request, case_id: int):
         "state": getattr(case.loan, "delinquency", None),
         "release_form": ReleaseForm() if may_release else None,
         "sections": case_sections(request, case),
+        "next_action": case_next_action(case=case),
     }
     return render(request, "collections/detail.html", context)
 

@@ -161,3 +161,21 @@ def test_an_auditor_reads_the_case_but_gets_no_forms(client, cases, org):
     assert b'data-testid="contact-form"' not in page.content
     data = {"channel": "call", "party": "borrower", "outcome": "no_answer", "contacted_at": "2024-03-16T10:30"}
     assert client.post(f"/collections/{cases[0].id}/contacts/", data).status_code == 403
+
+
+def test_the_case_page_itemises_the_arrears_and_names_the_next_action(client, alice, cases, clock):
+    # given: a follow-up asked for at the last contact, earlier than the pending letter
+    case = cases[0]
+    ContactLog.objects.create(
+        case=case, channel="call", party="borrower", outcome="call_back", by=alice,
+        contacted_at=datetime(2024, 3, 15, 10, 0, tzinfo=MADRID), follow_up_on=date(2024, 3, 16),
+    )  # fmt: skip
+    client.force_login(alice)
+    # when
+    response = client.get(f"/collections/{case.id}/")
+    # then
+    assert response.context["next_action"]["on"] == date(2024, 3, 16)
+    assert str(response.context["next_action"]["what"]) == "Follow up the last contact"
+    html = response.content.decode()
+    assert 'data-testid="case-arrears"' in html
+    assert "2,000.00" in html  # two installments of 1,000.00 overdue on 2024-03-16
