@@ -26,12 +26,9 @@ def _reference_data(request):
         marker is not None and marker.kwargs.get("transaction")
     ) or "transactional_db" in request.fixturenames
     request.getfixturevalue("transactional_db" if transactional else "db")
-    from archives.checklist import install_default_checklist
-    from archives.models import ChecklistItem
-    from loans.reference import ensure_reference_data
+    from loanops.core.testing import restore_reference_data
 
-    ensure_reference_data()
-    install_default_checklist(ChecklistItem)
+    restore_reference_data()
 
 
 @pytest.fixture

@@ -23,5 +23,14 @@ class CollectionsConfig(AppConfig):
 
         register_nav(_("My work queue"), "collections:queue", views_work.can_see_queue, order=21)
         register_nav(_("Collector load"), "collections:load", views_work.can_see_load, order=22)
+        from loan_collections import views_enforcement  # noqa: F401  (case sections)
+        from loan_collections.services.writeoffs import writeoff_nav_visible
+
+        register_nav(_("Enforcement"), "collections:tracks", can_view_cases, order=24)
+        register_nav(_("Dealer advances"), "collections:dealer-advances", can_view_cases, order=25)
+        register_nav(_("Write-offs"), "collections:writeoffs", writeoff_nav_visible, order=26)
+        from loan_collections import views_letters  # registers the letters case section (order 30)
+
+        register_nav(_("Letters"), "collections:letters", views_letters.can_view_letters, order=23)
         register_loan_panel(collection_case_panel)
         register_collection_stage_lookup(case_stages_for_loans)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from loan_collections import demo_enforcement  # noqa: F401  (registers the enforcement and write-off demo step)
 from loan_collections.models import CollectionCase, ContactLog, PromiseToPay, Stage
 from loan_collections.services.assignment import cases_reassign
 from loan_collections.services.contacts import contact_log

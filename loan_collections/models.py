@@ -196,7 +196,12 @@ class ContactLog(BaseModel):
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     party = models.CharField(_("contacted party"), max_length=10, choices=Party.choices)
     guarantor = models.ForeignKey(
-        "loans.Guarantor", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("guarantor")
+        "loans.Guarantor",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("guarantor"),
     )
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
     notes = models.TextField(_("notes"), blank=True)
@@ -258,7 +263,9 @@ class PromiseToPay(BaseModel):
             models.CheckConstraint(condition=Q(amount__gt=0), name="promise_amount_positive"),
             models.CheckConstraint(condition=Q(promised_date__gte=models.F("recorded_on")), name="promise_not_past"),
             models.UniqueConstraint(
-                fields=["case"], condition=Q(state__in=["active", "awaiting_approval"]), name="promise_one_open_per_case"
+                fields=["case"],
+                condition=Q(state__in=["active", "awaiting_approval"]),
+                name="promise_one_open_per_case",
             ),
         ]
         indexes = [models.Index(fields=["promised_date"], condition=Q(state="active"), name="promise_active_date")]
@@ -412,9 +419,7 @@ class WriteOff(BaseModel):
     BRANCH_FIELD = "loan__branch"
 
     loan = models.ForeignKey("loans.Loan", on_delete=models.PROTECT, related_name="write_offs")
-    case = models.ForeignKey(
-        CollectionCase, on_delete=models.PROTECT, null=True, blank=True, related_name="write_offs"
-    )
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, null=True, blank=True, related_name="write_offs")
     state = models.CharField(_("state"), max_length=15, choices=State.choices, default=State.DRAFT)
     ground = models.CharField(_("ground"), max_length=30, choices=Ground.choices)
     evidence = models.TextField(_("evidence"))
@@ -433,7 +438,9 @@ class WriteOff(BaseModel):
         verbose_name = _("write-off")
         verbose_name_plural = _("write-offs")
         constraints = [
-            models.CheckConstraint(condition=Q(principal__gte=0, interest__gte=0, fees__gte=0), name="writeoff_amounts"),
+            models.CheckConstraint(
+                condition=Q(principal__gte=0, interest__gte=0, fees__gte=0), name="writeoff_amounts"
+            ),
             models.UniqueConstraint(
                 fields=["loan"], condition=~Q(state__in=["rejected", "closed"]), name="writeoff_one_live_per_loan"
             ),
@@ -461,3 +468,197 @@ class WriteOffStep(models.Model):
         ordering = ["at", "id"]
         verbose_name = _("write-off step")
         verbose_name_plural = _("write-off steps")
+
+
+# --- letters (domain.md "Collections"; domain-research §6.3) ------------------------------------
+
+
+class LetterType(models.TextChoices):
+    REMINDER = "reminder", _("Reminder")
+    FIRST_NOTICE = "first_notice", _("First notice")
+    SECOND_NOTICE = "second_notice", _("Second notice")
+    FINAL_DEMAND = "final_demand", _("Final demand")
+    DEALER_ADVANCE_NOTICE = "dealer_advance_notice", _("Dealer advance notice")
+    GUARANTEE_CALL = "guarantee_call", _("Guarantee call")
+    INSURER_CLAIM_NOTICE = "insurer_claim_notice", _("Insurer claim notice")
+    ACCELERATION_NOTICE = "acceleration_notice", _("Acceleration notice")
+
+
+class LetterRecipient(models.TextChoices):
+    BORROWER = "borrower", _("Borrower")
+    DEALER = "dealer", _("Dealer")
+    INSURER = "insurer", _("Insurer")
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class LetterTemplate(BaseModel):
+    """The wording of one letter type in one language, edited by an administrator (admin site).
+    The figures, dates and parties are filled in by the letter layout; these texts are the prose."""
+
+    letter_type = models.CharField(_("letter type"), max_length=30, choices=LetterType.choices)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    title = models.CharField(_("title"), max_length=200)
+    opening = models.TextField(_("opening paragraph"))
+    consequences = models.TextField(_("consequences"), blank=True)
+    rights = models.TextField(_("rights and dispute channel"))
+    legal_basis = models.TextField(_("legal basis (contract clauses)"), blank=True)
+    payment_channels = models.TextField(_("payment channels"))
+    closing = models.TextField(_("closing"), blank=True)
+
+    class Meta:
+        ordering = ["letter_type", "language"]
+        verbose_name = _("letter wording")
+        verbose_name_plural = _("letter wordings")
+        constraints = [models.UniqueConstraint(fields=["letter_type", "language"], name="letter_template_type_lang")]
+
+    def __str__(self) -> str:
+        return f"{self.get_letter_type_display()} ({self.language})"
+
+
+class LetterSequence(models.Model):
+    """Gapless letter numbers per branch and year (`BR-A-2026-000123`): the row is locked by
+    `UPDATE … RETURNING` in the transaction that gives a letter its number."""
+
+    branch = models.ForeignKey("org.Branch", on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["branch", "year"], name="letter_sequence_branch_year")]
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class PrintBatch(BaseModel):
+    """One PDF with a branch's rendered letters of a day, to print and post."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Being prepared")
+        RENDERED = "rendered", _("Ready")
+
+    BRANCH_FIELD = "branch"
+
+    branch = models.ForeignKey("org.Branch", on_delete=models.PROTECT, related_name="+", verbose_name=_("branch"))
+    on_date = models.DateField(_("letters issued on"))
+    sequence = models.PositiveSmallIntegerField(_("batch of the day"), default=1)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    letter_count = models.PositiveIntegerField(_("letters"), default=0)
+    pdf = models.FileField(_("PDF"), upload_to="letters/batches/", blank=True)
+    rendered_at = models.DateTimeField(_("rendered at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-on_date", "branch_id", "-sequence"]
+        verbose_name = _("print batch")
+        verbose_name_plural = _("print batches")
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "on_date", "sequence"], name="print_batch_branch_day_seq")
+        ]
+        # Used by the letters sweeper: batches still to render.
+        indexes = [models.Index(fields=["id"], condition=Q(state="pending"), name="print_batch_pending")]
+
+
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), exclude=["snapshot", "updated_at"]
+)
+class Letter(BaseModel):
+    """A collection letter. Rows are an outbox: written pending (by the nightly step in the same
+    transaction as the stage change, or by a collector's ad-hoc request), numbered and frozen
+    (`snapshot`) when a worker claims them, then rendered once into `pdf`."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RENDERED = "rendered", _("Rendered")
+        FAILED = "failed", _("Failed")
+
+    class Origin(models.TextChoices):
+        LADDER = "ladder", _("Stage entry")
+        AD_HOC = "ad_hoc", _("Ad hoc")
+
+    BRANCH_FIELD = "branch"
+
+    case = models.ForeignKey(CollectionCase, on_delete=models.PROTECT, related_name="letters")
+    branch = models.ForeignKey("org.Branch", on_delete=models.PROTECT, related_name="+", verbose_name=_("branch"))
+    stage = models.CharField(_("stage"), max_length=30, choices=Stage.choices)
+    letter_type = models.CharField(_("letter type"), max_length=30, choices=LetterType.choices)
+    recipient = models.CharField(_("recipient"), max_length=10, choices=LetterRecipient.choices)
+    origin = models.CharField(_("origin"), max_length=10, choices=Origin.choices, default=Origin.LADDER)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    requested_on = models.DateField(_("requested on"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    number = models.CharField(_("number"), max_length=40, null=True, blank=True, unique=True)
+    issued_on = models.DateField(_("issued on"), null=True, blank=True)
+    deadline_on = models.DateField(_("payment deadline"), null=True, blank=True)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    snapshot = models.JSONField(_("data at issue"), default=dict, blank=True)
+    pdf = models.FileField(_("PDF"), upload_to="letters/", blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    rendered_at = models.DateTimeField(_("rendered at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("render attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    print_batch = models.ForeignKey(PrintBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="letters")
+    # A documented demand interrupts the limitation period: set when delivery is evidenced.
+    limitation_expiry = models.DateField(_("limitation period expires"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_on", "-id"]
+        verbose_name = _("letter")
+        verbose_name_plural = _("letters")
+        constraints = [
+            # never twice for the same case and stage (nightly reruns, beat twice, stepping down and up again)
+            models.UniqueConstraint(
+                fields=["case", "stage", "letter_type"], condition=Q(origin="ladder"), name="letter_once_per_stage"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="rendered") | (Q(number__isnull=False) & ~Q(pdf="")), name="letter_rendered_has_pdf"
+            ),
+        ]
+        indexes = [
+            # Used by the render workers and the sweeper: the outbox.
+            models.Index(fields=["id"], condition=Q(state="pending"), name="letter_pending"),
+            models.Index(fields=["branch", "issued_on"], name="letter_branch_issued"),
+            models.Index(fields=["case", "requested_on"], name="letter_case_requested"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"{self.get_letter_type_display()} #{self.id}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class DeliveryEvidence(BaseModel):
+    """How and when a letter reached its recipient (append-only by use: corrections are new rows)."""
+
+    class Channel(models.TextChoices):
+        REGISTERED_MAIL = "registered_mail", _("Registered mail")
+        POST = "post", _("Ordinary post")
+        COURIER = "courier", _("Courier")
+        HAND = "hand", _("Hand delivery")
+        EMAIL = "email", _("E-mail")
+        NOTARY = "notary", _("Notarial service")
+
+    class Acknowledgement(models.TextChoices):
+        SIGNED = "signed", _("Signed acknowledgement of receipt")
+        DELIVERED = "delivered", _("Delivered, no signature")
+        REFUSED = "refused", _("Refused by the recipient")
+        RETURNED = "returned", _("Returned undelivered")
+        PENDING = "pending", _("Awaiting confirmation")
+
+    BRANCH_FIELD = "letter__branch"
+
+    letter = models.ForeignKey(Letter, on_delete=models.PROTECT, related_name="deliveries")
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    delivered_on = models.DateField(_("date"))
+    recipient_name = models.CharField(_("received by"), max_length=200)
+    tracking_number = models.CharField(_("tracking number"), max_length=100, blank=True)
+    acknowledgement = models.CharField(_("acknowledgement"), max_length=20, choices=Acknowledgement.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-delivered_on", "-id"]
+        verbose_name = _("delivery evidence")
+        verbose_name_plural = _("delivery evidence")

@@ -10,3 +10,10 @@ def cases_step(*, as_of: date) -> int:
     from loan_collections.services.cases import cases_update_due
 
     return cases_update_due(as_of=as_of)
+
+
+@nightly_step("collections.enforcement", order=22)
+def enforcement_step(*, as_of: date) -> int:
+    from loan_collections.services.tracks import enforcement_update_due
+
+    return enforcement_update_due(as_of=as_of)

@@ -9,7 +9,7 @@ cleanup() { trap - INT TERM EXIT; kill "${pids[@]}" 2>/dev/null; wait 2>/dev/nul
 trap cleanup INT TERM EXIT
 $BIN/gunicorn loanops.wsgi:application --bind "$HOST:$PORT" --workers 3 --access-logfile - &
 pids+=($!)
-$BIN/celery -A loanops worker -Q default,nightly,pdf --concurrency 2 --loglevel INFO &
+$BIN/celery -A loanops worker -Q default,nightly,pdf --concurrency 2 --max-tasks-per-child 200 --loglevel INFO &
 pids+=($!)
 $BIN/celery -A loanops beat --loglevel INFO --schedule var/celerybeat-schedule &
 pids+=($!)

@@ -32,7 +32,9 @@ from loan_collections.ladder import (
     STAGE_ACTIONS,
 )
 from loan_collections.models import CaseStageChange, Stage
+from loan_collections.services.letters import letters_outbox_create_due
 from loan_collections.services.promises import ACTIVE_PROMISE_EXISTS_SQL, promises_resolve_due
+from loan_collections.services.tracks import enforcement_open_due
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ _CLOSE_FINISHED_LOANS_SQL = """
     FROM loans_loan l
     WHERE l.id = c.loan_id AND c.status = 'open' AND l.status IN ('closed', 'written_off')
       AND (l.closed_on IS NULL OR l.closed_on <= %(d)s)
+      -- a written-off loan's case stays open in recovery while its write-off is posted
+      AND NOT EXISTS (SELECT 1 FROM collections_writeoff w WHERE w.loan_id = l.id AND w.state = 'posted')
 """
 
 _REQUIRED = required_stage_sql(dpd="d.days_past_due", rule_3_6="d.rule_3_6", has_dealer="l.dealer_id IS NOT NULL")
@@ -219,6 +223,8 @@ def cases_update_due(*, as_of: date) -> int:
         cursor.execute(_OPEN_SQL, params)
         opened, opened_history, opened_skipping = cursor.fetchone()
     actions = case_actions_create_due(as_of=as_of)
+    actions += enforcement_open_due(as_of=as_of)  # tracks and dealer advance requests of the new stages
+    actions += letters_outbox_create_due(as_of=as_of)  # the letters of the new stages (outbox, same transaction)
     changed = closed_loans + kept + broken + moved + moved_history + closed_cured + opened + opened_history + actions
     logger.info(
         "collections.cases %s: opened %d, stage changes %d, closed %d (loan closed) + %d (cured), actions %d",

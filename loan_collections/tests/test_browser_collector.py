@@ -10,6 +10,7 @@ import time_machine
 
 from loan_collections.models import CollectionCase, ContactLog, PromiseToPay
 from loan_collections.services.assignment import cases_reassign
+from loan_collections.services.letters import letters_render_all
 from loan_collections.tests.helpers import make_loan, night
 from loanops.core.tests.browser import page  # noqa: F401  (fixture)
 from loanops.org.models import Role
@@ -33,10 +34,11 @@ def case(org):
     night(date(2024, 3, 1))  # 15 days past due: the first letter
     case = CollectionCase.objects.get(loan=loan)
     cases_reassign(cases=[case], collector=collector, acting_user=admin)
+    letters_render_all(today=date(2024, 3, 1))  # what the pdf worker does after the night
     return case
 
 
-def test_a_collector_logs_a_call_and_a_promise(page, live_server, case):  # noqa: F811
+def test_a_collector_logs_a_call_and_a_promise_and_opens_the_letter(page, live_server, case):  # noqa: F811
     from playwright.sync_api import expect
 
     with time_machine.travel(NOW, tick=True):
@@ -80,6 +82,17 @@ def test_a_collector_logs_a_call_and_a_promise(page, live_server, case):  # noqa
         promise.get_by_role("button", name="Record promise").click()
         expect(page.locator("[data-testid=open-promise]")).to_contain_text("1,000.00")
         expect(page.locator("[data-testid=promise-form]")).to_have_count(0)
+
+        # and opens the first letter the nightly run generated for the case
+        letters = page.locator("[data-testid=case-letters]")
+        expect(letters).to_contain_text("First notice")
+        expect(letters).to_contain_text("BR-A-2024-000001")
+        link = letters.locator("[data-testid=letter-pdf-link]")
+        expect(link).to_have_count(1)
+        pdf = page.request.get(f"{live_server.url}{link.get_attribute('href')}")
+        assert pdf.status == 200
+        assert pdf.headers["content-type"] == "application/pdf"
+        assert pdf.body().startswith(b"%PDF")
 
     assert ContactLog.objects.filter(case=case, by__username="carmen").count() == 1
     stored = PromiseToPay.objects.get(case=case)

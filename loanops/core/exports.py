@@ -55,7 +55,9 @@ def xlsx_bytes(sheet_title: str, header: Sequence[str], rows: Iterable[Sequence]
     from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=str(sheet_title)[:31] or "Sheet1")
+    # Excel refuses \ / ? * [ ] : in sheet titles and more than 31 characters.
+    title = "".join("-" if ch in '\\/?*[]:' else ch for ch in str(sheet_title))[:31].strip() or "Sheet1"
+    sheet = workbook.create_sheet(title=title)
     sheet.append([str(h) for h in header])
     for row in rows:
         cells = []

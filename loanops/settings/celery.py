@@ -41,4 +41,26 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=0, minute=15),
         "options": {"expires": 20 * 3600},
     },
+    # 02:30 bank time on the 1st, after the nightly chain has swept the month end: the monthly
+    # 3/6 reports, NPL ratio watch and dealer overdue rates for the month before (idempotent;
+    # the task retries while the month-end sweep is not done).
+    "oversight-monthly-reports": {
+        "task": "loanops.oversight.tasks.monthly_reports",
+        "schedule": crontab(hour=2, minute=30, day_of_month=1),
+        "options": {"expires": 20 * 3600},
+    },
+    # Every minute: re-enqueue letter rendering while letters or print batches are pending (a
+    # lost Redis message or a killed pdf worker delays letters, never loses them). Idempotent.
+    "collections-letters-sweep": {
+        "task": "loan_collections.tasks.letters_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
+    # 08:00 bank time: the daily print batch of every branch (that day's rendered letters, one PDF
+    # to print and post); the letters page also prepares one on demand.
+    "collections-letters-print-batches": {
+        "task": "loan_collections.tasks.render_print_batches_due",
+        "schedule": crontab(hour=8, minute=0),
+        "options": {"expires": 12 * 3600},
+    },
 }

@@ -1,6 +1,7 @@
 """The demo data: `seed_demo`, `demo_logins` and the demo-step extension point."""
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from io import StringIO
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from django.db import transaction
 from loanops.core import demo
 from loanops.core.models import JobRun
 from loanops.core.nightly import nightly_steps
+from loanops.core.testing import restore_reference_data
 from loanops.org.models import Branch, Role, User
 from loans.models import (
     Allocation,
@@ -51,6 +53,7 @@ def seeded(django_db_setup, django_db_blocker):
     """The demo seeded once for the class, inside a transaction rolled back at its end;
     each test of the class runs in a savepoint of it, as usual."""
     with django_db_blocker.unblock(), time_machine.travel(NOW, tick=False), transaction.atomic():
+        restore_reference_data()  # a browser test may have flushed the tables before this class
         output = seed()
         yield output
         transaction.set_rollback(True)
@@ -272,3 +275,29 @@ class TestTheSeededDemo:
         assert open_cases.filter(collector__role=Role.COLLECTOR).exists()
         assert ContactLog.objects.filter(case__in=open_cases).count() >= 5
         assert {"active", "kept", "broken"} <= set(PromiseToPay.objects.values_list("state", flat=True))
+
+    def test_enforcement_tracks_and_write_offs_in_every_state(self, seeded):
+        from loan_collections.models import CollectionCase, EnforcementTrack, WriteOff
+        from loan_collections.services.writeoffs import writeoff_recovered_total
+
+        # a case with tracks in several states
+        states = set(EnforcementTrack.objects.values_list("state", flat=True))
+        assert {"preparing", "preservation"} <= states
+        assert len(states) >= 3
+        # a write-off in review and a posted one with a recovery, its case still open
+        in_review = WriteOff.objects.get(state=WriteOff.State.RISK_REVIEW)
+        assert in_review.steps.count() == 3
+        posted = WriteOff.objects.get(state=WriteOff.State.POSTED)
+        assert posted.posted_on == TODAY - timedelta(days=30)
+        assert Loan.objects.get(id=posted.loan_id).status == Loan.Status.WRITTEN_OFF
+        assert writeoff_recovered_total(write_off=posted) == Decimal("300.00")
+        assert CollectionCase.objects.get(id=posted.case_id).status == CollectionCase.Status.OPEN
+        # seeding again changes nothing of it
+        before = (EnforcementTrack.objects.count(), WriteOff.objects.count(), sorted(states))
+        seed()
+        after = (
+            EnforcementTrack.objects.count(),
+            WriteOff.objects.count(),
+            sorted(set(EnforcementTrack.objects.values_list("state", flat=True))),
+        )
+        assert after == before
