@@ -8,14 +8,27 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from archives.forms import (
+    BorrowRequestForm,
+    CloseForm,
+    ConsultForm,
     ContractConfirmForm,
     CreditFileFilterForm,
     DocumentMarkForm,
     HandoffAcceptForm,
     HandoffRejectForm,
+    IncidentForm,
+    ReleaseSignForm,
+    ResolveForm,
 )
-from archives.models import CreditFile, Level
+from archives.labels import file_label_code
+from archives.models import CreditFile, FileDocument, Level
 from archives.selectors import LIST_PAGE_SIZE, credit_file_events, credit_file_get_for_user, credit_file_page_list
+from archives.services.custody import (
+    can_report_incident,
+    can_request_borrow,
+    can_resolve_incident,
+    release_missing_signatures,
+)
 from archives.services.files import (
     can_assemble_file,
     can_receive_handoff,
@@ -30,6 +43,7 @@ from archives.services.files import (
 from loanops.core.exceptions import ApplicationError
 from loanops.core.flash import flash_form_errors
 from loans.forms import page_number
+from loans.models import Loan
 
 State = CreditFile.State
 
@@ -65,14 +79,17 @@ def file_list(request):
 @login_required
 def file_detail(request, file_id: int):
     _require_viewer(request.user)
-    file = credit_file_get_for_user(user=request.user, file_id=file_id)
+    user = request.user
+    file = credit_file_get_for_user(user=user, file_id=file_id)
     documents = list(file.documents.all())
-    may_assemble = can_assemble_file(request.user) and file.state in (State.COLLECTING, State.OFFICER_CHECKED)
+    in_place = [doc for doc in documents if doc.location and doc.condition == FileDocument.Condition.OK]
+    may_assemble = can_assemble_file(user) and file.state in (State.COLLECTING, State.OFFICER_CHECKED)
     may_receive = (
-        can_receive_handoff(request.user)
-        and file.state == State.HANDOFF_PENDING
-        and file.handoff_submitted_by_id != request.user.id
+        can_receive_handoff(user) and file.state == State.HANDOFF_PENDING and file.handoff_submitted_by_id != user.id
     )
+    settled = file.loan.status == Loan.Status.CLOSED
+    custodian = can_receive_handoff(user)
+    in_custody = file.state in (State.ARCHIVED, State.RELEASED, State.CLOSED_ARCHIVE, State.INCIDENT)
     context = {
         "file": file,
         "documents": documents,
@@ -81,12 +98,47 @@ def file_detail(request, file_id: int):
         "can_collect": may_assemble and file.state == State.COLLECTING,
         "can_submit": may_assemble and file.state == State.OFFICER_CHECKED,
         "contract_form": ContractConfirmForm(file=file),
-        "accept_form": HandoffAcceptForm() if may_receive else None,
+        "accept_form": HandoffAcceptForm(file=file) if may_receive else None,
         "reject_form": HandoffRejectForm() if may_receive else None,
         "needs_vault": any(doc.present and doc.level == Level.ONE for doc in documents),
         "needs_archive": any(doc.present and doc.level == Level.TWO for doc in documents),
+        "label_code": file_label_code(file.id),
+        "action": request.GET.get("action", ""),
+        "borrow_requests": file.borrow_requests.select_related("requested_by").order_by("-id")[:20],
+        "borrow_form": (
+            BorrowRequestForm(documents=in_place)
+            if can_request_borrow(user) and file.state in (State.ARCHIVED, State.ON_LOAN) and in_place
+            else None
+        ),
+        "consult_form": ConsultForm(documents=in_place) if custodian and in_custody else None,
+        "incidents": file.incidents.select_related("document", "reported_by", "resolved_by").order_by("-id"),
+        "incident_form": (
+            IncidentForm(documents=[d for d in documents if d.present and d.condition == FileDocument.Condition.OK])
+            if can_report_incident(user) and file.state not in (State.RELEASED, State.CLOSED_ARCHIVE)
+            else None
+        ),
+        "resolve_form": ResolveForm() if can_resolve_incident(user) else None,
+        "settled": settled,
+        "signatures": file.release_signatures.select_related("signed_by") if settled else [],
+        "missing_signatures": release_missing_signatures(file) if settled and file.state == State.ARCHIVED else [],
+        "sign_form": (
+            ReleaseSignForm()
+            if settled and file.state == State.ARCHIVED and (custodian or can_assemble_file(user))
+            else None
+        ),
+        "can_release": settled and custodian and file.state == State.ARCHIVED and needs_release(documents),
+        "close_form": (
+            CloseForm(file=file) if settled and custodian and file.state in (State.ARCHIVED, State.RELEASED) else None
+        ),
     }
     return render(request, "archives/detail.html", context)
+
+
+def needs_release(documents) -> bool:
+    return any(
+        doc.level == Level.ONE and doc.present and doc.location and not doc.released_on and doc.condition == "ok"
+        for doc in documents
+    )
 
 
 def _post_action(request, file_id: int, action) -> object:
@@ -157,9 +209,10 @@ def handoff_submit(request, file_id: int):
 @require_POST
 @login_required
 def handoff_accept(request, file_id: int):
-    form = HandoffAcceptForm(request.POST)
-
     def action(file):
+        if not can_receive_handoff(request.user):
+            raise PermissionDenied
+        form = HandoffAcceptForm(request.POST, file=file)
         if not form.is_valid():
             flash_form_errors(request, form)
             return None

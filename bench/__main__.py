@@ -1,6 +1,7 @@
 """`make bench`: build a synthetic portfolio in its own database and print figures as name=value.
 
 BENCH_LOANS=100000 (default) | 1000000     BENCH_SKIP_API=1 to time only the sweep
+BENCH_SKIP_DASHBOARDS=1 to skip the dashboard timings (10k and 1M loans, their own databases)
 """
 
 import os
@@ -72,6 +73,18 @@ def main() -> None:
 
         for name, value in api_load.run(database_url=BENCH_URL, loans=loans).items():
             print(f"{name}={value}")
+
+    if os.environ.get("BENCH_SKIP_DASHBOARDS") != "1":
+        from bench import dashboards
+
+        for name, value in dashboards.run().items():
+            print(f"{name}={value}", flush=True)
+
+    if os.environ.get("BENCH_SKIP_LETTERS") != "1":  # letters pipeline vs plain WeasyPrint
+        from bench import letters
+
+        for name, value in letters.run(database_url=BENCH_URL, as_of=AS_OF).items():
+            print(f"{name}={value}", flush=True)
 
 
 if __name__ == "__main__":

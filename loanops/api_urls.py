@@ -7,4 +7,6 @@ urlpatterns = [
     path("", include("loans.api.urls")),
     path("", include("loan_collections.api.urls")),
     path("", include("archives.api.urls")),
+    path("", include("inspections.api.urls")),
+    path("", include("loanops.oversight.api.urls")),
 ]

@@ -10,7 +10,17 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from archives.models import CONTRACT_ELEMENTS, ChecklistItem, CreditFile, CustodyEvent, FileDocument, Level
+from archives.models import (
+    AREA_FOR_LEVEL,
+    CONTRACT_ELEMENTS,
+    Area,
+    ChecklistItem,
+    CreditFile,
+    CustodyEvent,
+    FileDocument,
+    Level,
+    StorageLocation,
+)
 from loanops.core.exceptions import InvalidTransition, PermissionDenied, ValidationFailed
 from loanops.core.time import business_date
 from loanops.org.models import Role
@@ -19,23 +29,25 @@ from loans.models import Loan
 
 State = CreditFile.State
 
-# The custody state machine (domain-research.md §8.3). Only the first part is served by services
-# so far; the rest of the map documents where the borrowing/release slice will go.
+# The custody state machine (domain-research.md §8.3). Level-1 documents are released on payoff
+# (released), then level 2 goes to the closed archive; an incident returns to the state it
+# interrupted once resolved. Borrowing, incidents and release live in services/custody.py.
 TRANSITIONS: dict[str, frozenset[str]] = {
     State.COLLECTING: frozenset({State.OFFICER_CHECKED, State.INCIDENT}),
     State.OFFICER_CHECKED: frozenset({State.HANDOFF_PENDING, State.COLLECTING, State.INCIDENT}),
     State.HANDOFF_PENDING: frozenset({State.ARCHIVED, State.COLLECTING, State.INCIDENT}),
     State.ARCHIVED: frozenset({State.ON_LOAN, State.RELEASED, State.CLOSED_ARCHIVE, State.INCIDENT}),
     State.ON_LOAN: frozenset({State.ARCHIVED, State.INCIDENT}),
-    State.INCIDENT: frozenset({State.ARCHIVED}),
-    State.RELEASED: frozenset(),
+    State.INCIDENT: frozenset(
+        {State.COLLECTING, State.OFFICER_CHECKED, State.HANDOFF_PENDING, State.ARCHIVED, State.ON_LOAN}
+    ),
+    State.RELEASED: frozenset({State.CLOSED_ARCHIVE}),
     State.CLOSED_ARCHIVE: frozenset(),
 }
 
 HANDOFF_DAYS = 7  # FILE_HANDOFF_DAYS: calendar days after disbursement
 ASSEMBLER_ROLES = frozenset({Role.CREDIT_OFFICER, Role.CREDIT_HEAD, Role.BRANCH_MANAGER})
 CUSTODIAN_ROLES = frozenset({Role.ARCHIVIST, Role.VAULT_CUSTODIAN})
-LOCATION_PREFIX = {Level.ONE: "VAULT/", Level.TWO: "ARCHIVE/"}
 OPEN_BATCH = 1000
 
 
@@ -189,7 +201,8 @@ def file_document_mark(*, file: CreditFile, code: str, present: bool, pages: int
     was_present = document.present
     document.present = present
     document.pages = pages if present else 0
-    document.holder = acting_user if present else None
+    if present != was_present:  # the holder only changes with a custody event
+        document.holder = acting_user if present else None
     document.updated_at = timezone.now()
     document.save(update_fields=["present", "pages", "holder", "updated_at"])
     if present != was_present:
@@ -280,43 +293,61 @@ def _require_receiver(file: CreditFile, acting_user) -> None:
         raise PermissionDenied(_("The handoff needs a second signature: you submitted this file yourself."))
 
 
+def storage_location_resolve(*, file: CreditFile, level: int, value) -> StorageLocation | None:
+    """The active location of the file's branch, in the area of LEVEL, named by VALUE (a
+    StorageLocation, its id or its path); None when there is none."""
+    qs = StorageLocation.objects.filter(branch_id=file.loan.branch_id, area=AREA_FOR_LEVEL[level], active=True)
+    if isinstance(value, StorageLocation):
+        return qs.filter(id=value.id).first()
+    if isinstance(value, int):
+        return qs.filter(id=value).first()
+    text = str(value or "").strip().upper()
+    return qs.filter(path=text).first() if text else None
+
+
 @transaction.atomic
-def credit_file_handoff_accept(*, file: CreditFile, acting_user, locations: Mapping[int, str]) -> CreditFile:
-    """handoff_pending → archived: the receiving signature. LOCATIONS maps a level to where its
-    present documents go (1 → "VAULT/…", 2 → "ARCHIVE/…")."""
+def credit_file_handoff_accept(*, file: CreditFile, acting_user, locations: Mapping[int, object]) -> CreditFile:
+    """handoff_pending → archived: the receiving signature. LOCATIONS maps a level to the storage
+    location (object, id or path) its present documents go to: level 1 in the vault, level 2 in
+    the archive room, both of the loan's branch."""
     file = _lock(file, acting_user)
     _require_state(file, State.HANDOFF_PENDING, _("Only a file pending handoff can be accepted."))
     _require_receiver(file, acting_user)
     documents = list(FileDocument.objects.select_for_update().filter(file=file, present=True).order_by("order", "id"))
     errors: dict[str, list[str]] = {}
+    resolved: dict[int, StorageLocation] = {}
     for level in sorted({doc.level for doc in documents}):
-        location = (locations.get(level) or "").strip()
-        prefix = LOCATION_PREFIX[level]
-        if not location.upper().startswith(prefix) or len(location) <= len(prefix):
-            errors[f"level_{level}"] = [_("Give a location starting with %s.") % prefix]
+        location = storage_location_resolve(file=file, level=level, value=locations.get(level))
+        if location is None:
+            errors[f"level_{level}"] = [
+                _("Choose a location of the %(area)s of this branch.") % {"area": Area(AREA_FOR_LEVEL[level]).label}
+            ]
+        else:
+            resolved[level] = location
     if errors:
         raise ValidationFailed(_("Invalid locations."), extra=errors)
     now = timezone.now()
     events = []
     for doc in documents:
-        to_location = locations[doc.level].strip()
+        storage = resolved[doc.level]
         events.append(
             CustodyEvent(
                 file=file,
                 document=doc,
                 kind=CustodyEvent.Kind.STORED,
                 from_location=doc.location,
-                to_location=to_location,
+                to_location=storage.path,
                 from_holder_id=doc.holder_id,
                 to_holder=acting_user,
                 by=acting_user,
                 at=now,
             )
         )
-        doc.location = to_location
+        doc.location = storage.path
+        doc.storage = storage
         doc.holder = acting_user
         doc.updated_at = now
-    FileDocument.objects.bulk_update(documents, fields=["location", "holder", "updated_at"])
+    FileDocument.objects.bulk_update(documents, fields=["location", "storage", "holder", "updated_at"])
     file.handoff_accepted_by = acting_user
     file.handed_off_on = business_date()
     file.defects = ""

@@ -32,10 +32,47 @@ def loans_ab(admin, default_checklist):
 
 
 @pytest.fixture
-def file_a(loans_ab):
+def locations(org):
+    """Branch A's vault box, archive-room boxes and closed-archive shelf; a vault box of branch B."""
+    from archives.models import Area, StorageLocation
+
+    def make(branch, area, room, cabinet="", shelf="", box=""):
+        return StorageLocation.objects.create(
+            branch=branch, area=area, room=room, cabinet=cabinet, shelf=shelf, box=box
+        )
+
+    return {
+        "vault": make(org["a"], Area.VAULT, "ROOM1", "CAB2", "SHELF3", "BOX4"),
+        "archive": make(org["a"], Area.ARCHIVE, "ROOM2", "", "SHELF1", "BOX9"),
+        "archive_shelf": make(org["a"], Area.ARCHIVE, "ROOM2", "", "SHELF1"),
+        "closed": make(org["a"], Area.CLOSED, "ROOM3", "", "SHELF1"),
+        "vault_b": make(org["b"], Area.VAULT, "ROOM1", "CAB1"),
+    }
+
+
+@pytest.fixture
+def file_a(loans_ab, locations):
     return loans_ab[0].credit_file
 
 
 @pytest.fixture
 def file_b(loans_ab):
     return loans_ab[1].credit_file
+
+
+@pytest.fixture
+def custodian(org):
+    """Branch A's vault custodian (level 1)."""
+    return UserFactory(username="vera", role=Role.VAULT_CUSTODIAN, branches=[org["a"]])
+
+
+@pytest.fixture
+def custodian2(org):
+    """The second vault custodian: level-1 documents leave the vault with two."""
+    return UserFactory(username="victor", role=Role.VAULT_CUSTODIAN, branches=[org["a"]], email="victor@example.com")
+
+
+@pytest.fixture
+def head(org):
+    """Branch A's credit department head: the second approver."""
+    return UserFactory(username="hector", role=Role.CREDIT_HEAD, branches=[org["a"]])

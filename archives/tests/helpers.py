@@ -31,3 +31,27 @@ def complete(file: CreditFile, user) -> CreditFile:
     file_contract_confirm(file=file, elements=dict.fromkeys(CONTRACT_ELEMENTS, True), acting_user=user)
     file.refresh_from_db()
     return file
+
+
+VAULT = "VAULT/ROOM1/CAB2/SHELF3/BOX4"
+ARCHIVE = "ARCHIVE/ROOM2/SHELF1/BOX9"
+
+
+def archive(file: CreditFile, officer, custodian) -> CreditFile:
+    """Complete, check, submit and receive the file: level 1 in the vault box, level 2 in the archive box."""
+    from archives.services.files import credit_file_check, credit_file_handoff_accept, credit_file_handoff_submit
+
+    complete(file, officer)
+    credit_file_check(file=file, acting_user=officer)
+    credit_file_handoff_submit(file=file, acting_user=officer)
+    credit_file_handoff_accept(file=file, acting_user=custodian, locations={1: VAULT, 2: ARCHIVE})
+    file.refresh_from_db()
+    return file
+
+
+def pay_off(loan, on=None) -> None:
+    """The loan is settled (the core-banking feed closes it)."""
+    from loans.models import Loan
+
+    Loan.objects.filter(id=loan.id).update(status=Loan.Status.CLOSED, closed_on=on or date(2024, 12, 15))
+    loan.refresh_from_db()

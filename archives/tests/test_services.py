@@ -128,6 +128,8 @@ def test_two_signature_handoff(file_a, alice, archivist):
     docs = {d.code: d for d in file_a.documents.all()}
     assert docs["vehicle_registration"].location == LOCATIONS[1]
     assert docs["contract"].location == LOCATIONS[2]
+    assert docs["vehicle_registration"].storage.area == "VAULT"
+    assert docs["contract"].storage.path == LOCATIONS[2]
     assert docs["contract"].holder_id == archivist.id
     stored = CustodyEvent.objects.filter(file=file_a, kind=CustodyEvent.Kind.STORED)
     assert stored.count() == 11
@@ -157,8 +159,13 @@ def test_accept_needs_a_location_of_the_right_kind(file_a, alice, archivist):
     credit_file_check(file=file_a, acting_user=alice)
     credit_file_handoff_submit(file=file_a, acting_user=alice)
     with pytest.raises(ValidationFailed) as exc:
-        credit_file_handoff_accept(file=file_a, acting_user=archivist, locations={1: "ARCHIVE/X", 2: "ARCHIVE/Y"})
+        credit_file_handoff_accept(file=file_a, acting_user=archivist, locations={1: LOCATIONS[2], 2: LOCATIONS[2]})
     assert set(exc.value.extra) == {"level_1"}
+    # another branch's vault, or a box nobody registered, is no place either
+    for elsewhere in ("VAULT/ROOM1/CAB1", "VAULT/NOWHERE"):
+        with pytest.raises(ValidationFailed) as exc:
+            credit_file_handoff_accept(file=file_a, acting_user=archivist, locations={1: elsewhere, 2: LOCATIONS[2]})
+        assert set(exc.value.extra) == {"level_1"}
     file_a.refresh_from_db()
     assert file_a.state == State.HANDOFF_PENDING
 
@@ -204,7 +211,8 @@ def test_state_machine_refusals(file_a, alice, archivist, bob):
         credit_file_handoff_reject(file=file_a, defects="late", acting_user=archivist)
     # terminal states go nowhere; every state is in the map
     assert set(TRANSITIONS) == set(State.values)
-    assert TRANSITIONS[State.RELEASED] == TRANSITIONS[State.CLOSED_ARCHIVE] == frozenset()
+    assert TRANSITIONS[State.RELEASED] == {State.CLOSED_ARCHIVE}
+    assert TRANSITIONS[State.CLOSED_ARCHIVE] == frozenset()
 
 
 def test_roles_and_branches_are_enforced(file_a, file_b, alice, archivist, charlie, org):

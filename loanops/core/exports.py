@@ -56,7 +56,7 @@ def xlsx_bytes(sheet_title: str, header: Sequence[str], rows: Iterable[Sequence]
 
     workbook = Workbook(write_only=True)
     # Excel refuses \ / ? * [ ] : in sheet titles and more than 31 characters.
-    title = "".join("-" if ch in '\\/?*[]:' else ch for ch in str(sheet_title))[:31].strip() or "Sheet1"
+    title = "".join("-" if ch in "\\/?*[]:" else ch for ch in str(sheet_title))[:31].strip() or "Sheet1"
     sheet = workbook.create_sheet(title=title)
     sheet.append([str(h) for h in header])
     for row in rows:

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "loan_collections",
     "archives",
     "inspections",
+    "loanops.oversight",
+    "loanops.dashboards",
 ]
 
 MIDDLEWARE = [
@@ -228,7 +230,13 @@ LOGGING = {
     "formatters": {"kv": {"format": "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint logs every stylesheet and font step at INFO: floods the pdf worker and slows rendering.
+        "weasyprint": {"level": "WARNING"},
+        "weasyprint.progress": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 # --- Business settings -------------------------------------------------------------

@@ -370,6 +370,8 @@ def test_the_detail_page_stays_within_its_query_budget(client, npl_loan, alice, 
         effective_from=date(2024, 5, 1), requested_by=alice,
     )  # fmt: skip
     client.force_login(head)
-    with django_assert_max_num_queries(24):  # the loan's own reads + one or two per app panel (case, file, inspections, NPL banner)
+    with django_assert_max_num_queries(
+        24
+    ):  # the loan's own reads + one or two per app panel (case, file, inspections, NPL banner)
         response = client.get(DETAIL)
     assert response.status_code == 200

@@ -462,8 +462,8 @@ def test_detail_has_placeholder_sections_for_other_apps(client, portfolio, alice
     content = client.get("/loans/L-1/").content.decode()
     for section_id in ("collection-case", "credit-file", "inspections"):
         assert f'id="{section_id}"' in content
-    # collections and custody fill their sections; inspections is still to come
-    assert content.count("Not available yet") == 1
+    # collections, custody and inspections fill their sections
+    assert content.count("Not available yet") == 0
 
 
 def test_a_registered_panel_fills_its_section(client, portfolio, alice, monkeypatch):
@@ -511,7 +511,9 @@ def test_detail_runs_a_bounded_number_of_queries(client, api, portfolio, alice, 
     )
     client.force_login(alice)
     # when / then
-    with django_assert_max_num_queries(24):  # the loan's own reads + one or two per app panel (case, file, inspections, NPL banner)
+    with django_assert_max_num_queries(
+        24
+    ):  # the loan's own reads + one or two per app panel (case, file, inspections, NPL banner)
         response = client.get("/loans/L-1/")
     assert response.content.decode().count('data-testid="payment"') == 5
 
