@@ -1,22 +1,34 @@
 """Collections, inspections and custody figures. These read the (small) case, file and
 inspection tables directly, scoped with `for_user` and the dashboard filters through the loan.
 
-Models other helpers are adding now (contacts, promises, letters, inspections, borrowing) are
-read through `hooks.model_or_none`: a figure appears once its model exists.
+Contacts, promises, letters, enforcement tracks and write-off recoveries come from the collections
+models; inspections are read through `hooks.model_or_none` (the app may be left out of a deployment).
 """
 
 from datetime import date, timedelta
+from decimal import Decimal
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.utils.translation import gettext as _
 
-from loan_collections.models import CaseAction, CaseStageChange, CollectionCase, Stage
+from loan_collections.models import (
+    CaseAction,
+    CaseStageChange,
+    CollectionCase,
+    ContactLog,
+    EnforcementTrack,
+    Letter,
+    PromiseToPay,
+    Stage,
+    TrackState,
+    WriteOff,
+)
 from loanops.core.time import business_date
 from loanops.dashboards.hooks import model_or_none
 from loanops.dashboards.selectors import percent
 from loanops.dashboards.tables import Table, loan_list_url
 from loanops.org.scoping import for_user
-from loans.models import Loan
+from loans.models import Loan, Payment
 
 HANDOFF_DAYS = 7
 
@@ -65,37 +77,60 @@ def collections_data(user, data: dict | None, base: dict) -> dict:
     rates.append([_("Cases cured (moved to cure monitoring)"), cured])
     rates.append([_("Cure rate %"), percent(cured, active_count)])
     rates.append([_("Letters requested"), letters.count()])
-    letter_model = model_or_none("collections", "Letter")
-    if letter_model is not None and hasattr(letter_model, "BRANCH_FIELD"):
-        rates.append([_("Letters issued"), for_user(letter_model.objects.all(), user).count()])
-    promise_model = model_or_none("collections", "PromiseToPay")
-    if promise_model is not None and "status" in {f.name for f in promise_model._meta.fields}:
-        promises = for_user(promise_model.objects.all(), user)
-        kept = promises.filter(status="kept").count()
-        decided = promises.filter(status__in=["kept", "broken"]).count()
-        rates.append([_("Promises kept rate %"), percent(kept, decided)])
+    letters_issued = for_user(Letter.objects.all(), user).filter(
+        _loan_filter("case__loan__", data), issued_on__gte=start, issued_on__lte=end
+    )
+    rates.append([_("Letters issued"), letters_issued.count()])
+    promises = for_user(PromiseToPay.objects.all(), user).filter(
+        _loan_filter("case__loan__", data), resolved_on__gte=start, resolved_on__lte=end
+    )
+    kept = promises.filter(state=PromiseToPay.State.KEPT).count()
+    broken = promises.filter(state=PromiseToPay.State.BROKEN).count()
+    rates.append([_("Promises kept"), kept])
+    rates.append([_("Promises broken"), broken])
+    rates.append([_("Promises kept rate %"), percent(kept, kept + broken)])
+    recovered = (
+        for_user(Payment.objects.all(), user)
+        .filter(
+            _loan_filter("loan__", data), reversed_at__isnull=True,
+            loan__write_offs__state__in=[WriteOff.State.POSTED, WriteOff.State.CLOSED],
+            value_date__gt=F("loan__write_offs__posted_on"), value_date__gte=start, value_date__lte=end,
+        )
+        .aggregate(total=Sum("amount"))["total"]
+    )  # fmt: skip
+    rates.append([_("Recoveries on written-off loans"), recovered or Decimal("0.00")])
 
     collectors = Table("collectors", _("Open cases and contacts per collector"),
-                       [_("Collector"), _("Open cases"), _("Calls done"), _("Stage changes this month")])  # fmt: skip
+                       [_("Collector"), _("Open cases"), _("Contacts this month"), _("Calls and visits"),
+                        _("Stage changes this month")])  # fmt: skip
     per_collector = open_cases.values("collector__username").annotate(n=Count("id")).order_by("collector__username")
+    contacts = for_user(ContactLog.objects.all(), user).filter(
+        _loan_filter("case__loan__", data), contacted_at__date__gte=start, contacted_at__date__lte=end
+    )
+    contacted = dict(contacts.values_list("by__username").annotate(n=Count("id")).order_by())
     calls = dict(
-        actions.filter(kind=CaseAction.Kind.CALL_TASK, status=CaseAction.Status.DONE)
-        .values_list("case__collector__username").annotate(n=Count("id")).order_by()
+        contacts.filter(channel__in=[ContactLog.Channel.CALL, ContactLog.Channel.VISIT])
+        .values_list("by__username").annotate(n=Count("id")).order_by()
     )  # fmt: skip
     moved = dict(in_period.values_list("case__collector__username").annotate(n=Count("id")).order_by())
     for row in per_collector:
         name = row["collector__username"]
-        collectors.append([name or "—", row["n"], calls.get(name, 0), moved.get(name, 0)])
+        collectors.append([name or "—", row["n"], contacted.get(name, 0), calls.get(name, 0), moved.get(name, 0)])
 
-    enforcement = Table("enforcement", _("Enforcement tracks"), [_("Track"), _("Status"), _("Count")])
-    tracks = dict(CaseAction.Track.choices)
-    statuses = dict(CaseAction.Status.choices)
+    enforcement = Table("enforcement", _("Enforcement tracks"), [_("Track"), _("State"), _("Count"),
+                                                                 _("Claimed"), _("Recovered")])  # fmt: skip
+    kinds = dict(EnforcementTrack.Kind.choices)
+    states = dict(TrackState.choices)
+    tracks = for_user(EnforcementTrack.objects.all(), user).filter(_loan_filter("case__loan__", data))
     for row in (
-        actions.filter(kind=CaseAction.Kind.ENFORCEMENT_TRACK).values("track", "status")
-        .annotate(n=Count("id")).order_by("track", "status")
+        tracks.values("kind", "state").annotate(n=Count("id"), claimed=Sum("amount_claimed"),
+                                                recovered=Sum("amount_recovered")).order_by("kind", "state")
     ):  # fmt: skip
-        enforcement.append([tracks.get(row["track"], row["track"]), statuses.get(row["status"], row["status"]),
-                            row["n"]], loan_list_url(base, rule_3_6="yes"))  # fmt: skip
+        enforcement.append(
+            [kinds.get(row["kind"], row["kind"]), states.get(row["state"], row["state"]), row["n"],
+             row["claimed"], row["recovered"]],
+            loan_list_url(base, rule_3_6="yes"),
+        )  # fmt: skip
     return {"tables": {t.name: t for t in (by_stage, rates, collectors, enforcement)}, "period": (start, end)}
 
 

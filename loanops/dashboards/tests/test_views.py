@@ -231,6 +231,39 @@ def test_collections_figures_are_scoped(client, bob, org, alice, charlie):
     assert [row[0] for row in tables["collectors"].rows] == ["alice"]
 
 
+def test_collections_figures_from_contacts_promises_and_tracks(client, bob, org, alice, charlie):
+    from datetime import datetime, time
+
+    from django.utils import timezone
+
+    from loan_collections.models import CollectionCase, ContactLog, EnforcementTrack, PromiseToPay
+    from loanops.core.time import business_date
+
+    today = business_date()
+    cases = {}
+    for branch, collector in ((org["a"], alice), (org["b"], charlie)):
+        loan = make_loan(branch=branch, officer=collector)
+        case = CollectionCase.objects.create(loan=loan, stage="enforcement", stage_since=today, opened_on=today,
+                                             collector=collector)  # fmt: skip
+        cases[branch.code] = case
+        ContactLog.objects.create(case=case, channel="call", party="borrower", outcome="no_answer", by=collector,
+                                  contacted_at=timezone.make_aware(datetime.combine(today, time(0, 5))))  # fmt: skip
+        for state in ("kept", "broken", "broken"):
+            PromiseToPay.objects.create(case=case, amount="10.00", recorded_on=today, promised_date=today,
+                                        state=state, resolved_on=today, recorded_by=collector)  # fmt: skip
+        EnforcementTrack.objects.create(case=case, kind="legal", against="borrower", state="filed", opened_on=today,
+                                        amount_claimed="500.00")  # fmt: skip
+    ContactLog.objects.create(case=cases["BR-A"], channel="sms", party="borrower", outcome="left_message", by=alice,
+                              contacted_at=timezone.make_aware(datetime.combine(today, time(0, 6))))  # fmt: skip
+    client.force_login(bob)
+    tables = client.get(reverse("dashboards:collections")).context["tables"]
+    rates = dict(tables["rates"].rows)
+    assert (rates["Promises kept"], rates["Promises broken"]) == (1, 2)
+    assert rates["Promises kept rate %"] == Decimal("33.33")
+    assert tables["collectors"].rows == [["alice", 1, 2, 1, 0]]  # branch B's collector is not shown
+    assert tables["enforcement"].rows == [["Legal action", "Filed", 1, Decimal("500.00"), Decimal("0.00")]]
+
+
 def test_the_pack_of_an_earlier_month(client, risk, portfolio, monkeypatch):
     import weasyprint
 
