@@ -89,6 +89,19 @@ class _LoanFilterFields(forms.Form):
         empty_value=None,
         required=False,
     )
+    npl = forms.TypedChoiceField(
+        label=_("Non-performing"),
+        choices=YES_NO,
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+        required=False,
+    )
+    disbursed_from = forms.DateField(
+        label=_("Disbursed from"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    disbursed_to = forms.DateField(
+        label=_("Disbursed to"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     dpd_min = forms.IntegerField(label=_("Days past due from"), min_value=0, max_value=MAX_DPD, required=False)
     dpd_max = forms.IntegerField(label=_("Days past due to"), min_value=0, max_value=MAX_DPD, required=False)
     status = forms.ChoiceField(label=_("Status"), choices=ANY + Loan.Status.choices, required=False)
@@ -116,6 +129,9 @@ class LoanFilterForm(StyledFormMixin, _LoanFilterFields):
         low, high = data.get("dpd_min"), data.get("dpd_max")
         if low is not None and high is not None and low > high:
             self.add_error("dpd_max", _("This must not be lower than “Days past due from”."))
+        start, end = data.get("disbursed_from"), data.get("disbursed_to")
+        if start is not None and end is not None and start > end:
+            self.add_error("disbursed_to", _("This must not be earlier than “Disbursed from”."))
         return data
 
     @property

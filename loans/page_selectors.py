@@ -94,6 +94,12 @@ def loan_filter(queryset: QuerySet, *, filters: dict) -> QuerySet:
         queryset = queryset.filter(delinquency__classification=classification)
     if filters.get("rule_3_6") is not None:
         queryset = queryset.filter(delinquency__rule_3_6=filters["rule_3_6"])
+    if filters.get("npl") is not None:
+        queryset = queryset.filter(delinquency__is_npl=filters["npl"])
+    if filters.get("disbursed_from") is not None:
+        queryset = queryset.filter(disbursement_date__gte=filters["disbursed_from"])
+    if filters.get("disbursed_to") is not None:
+        queryset = queryset.filter(disbursement_date__lte=filters["disbursed_to"])
     if filters.get("dpd_min") is not None:
         queryset = queryset.filter(delinquency__days_past_due__gte=filters["dpd_min"])
     if filters.get("dpd_max") is not None:

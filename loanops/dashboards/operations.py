@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from loan_collections.models import (
@@ -28,7 +29,7 @@ from loanops.dashboards.hooks import model_or_none
 from loanops.dashboards.selectors import percent
 from loanops.dashboards.tables import Table, loan_list_url
 from loanops.org.scoping import for_user
-from loans.models import Loan, Payment
+from loans.models import Payment
 
 HANDOFF_DAYS = 7
 
@@ -61,7 +62,7 @@ def collections_data(user, data: dict | None, base: dict) -> dict:
     by_stage = Table("stages", _("Open cases by stage"), [_("Stage"), _("Cases")])
     counts = dict(open_cases.values_list("stage").annotate(n=Count("id")).order_by())
     for stage, label in stages.items():
-        by_stage.append([label, counts.get(stage, 0)], loan_list_url(base, status=Loan.Status.ACTIVE, dpd_min=1))
+        by_stage.append([label, counts.get(stage, 0)], f"{reverse('collections:list')}?status=open&stage={stage}")
 
     changes = for_user(CaseStageChange.objects.all(), user).filter(_loan_filter("case__loan__", data))
     in_period = changes.filter(on__gte=start, on__lte=end)

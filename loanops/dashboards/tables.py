@@ -4,7 +4,7 @@ A `Table` has a title, a header and rows of plain cells (str, int, Decimal, date
 holds, per row, the drill-down URL of its first cell (or "")."""
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from urllib.parse import urlencode
 
@@ -63,7 +63,7 @@ def quality_table(quality: Quality, base: dict) -> Table:
     table = Table("quality", _("Portfolio quality"), [_("Figure"), _("Loans or %"), _("Principal")])
     table.append([_("Gross portfolio (outstanding principal)"), quality.loans, quality.principal],
                  loan_list_url(base, **active))  # fmt: skip
-    table.append([_("NPL ratio"), quality.npl_ratio, quality.npl_principal])
+    table.append([_("NPL ratio"), quality.npl_ratio, quality.npl_principal], loan_list_url(base, npl="yes", **active))
     for cls in (Classification.SUBSTANDARD, Classification.DOUBTFUL, Classification.LOSS):
         table.append([f"  {CLASS_LABELS[cls]}", None, quality.by_class[cls]],
                      loan_list_url(base, classification=cls, **active))  # fmt: skip
@@ -119,7 +119,13 @@ def roll_table(matrix: RollMatrix) -> Table:
     return table
 
 
-def vintage_table(cohorts: dict[date, list[VintagePoint]]) -> Table:
+def _cohort_url(base: dict, cohort: date) -> str:
+    """The loans disbursed in the cohort's month."""
+    last = (cohort.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return loan_list_url(base, disbursed_from=cohort.replace(day=1).isoformat(), disbursed_to=last.isoformat())
+
+
+def vintage_table(cohorts: dict[date, list[VintagePoint]], base: dict | None = None) -> Table:
     """Cohorts × months on book: % of the disbursed principal more than 30 days past due."""
     longest = max((p.months_on_book for points in cohorts.values() for p in points), default=-1)
     table = Table("vintage", _("Vintages: principal more than 30 days past due / disbursed (%), by months on book"),
@@ -127,7 +133,7 @@ def vintage_table(cohorts: dict[date, list[VintagePoint]]) -> Table:
     for cohort, points in sorted(cohorts.items()):
         by_mob = {p.months_on_book: p.ratio_30 for p in points}
         table.append([cohort.strftime("%Y-%m"), max(p.disbursed for p in points),
-                      *[by_mob.get(k) for k in range(longest + 1)]])  # fmt: skip
+                      *[by_mob.get(k) for k in range(longest + 1)]], _cohort_url(base or {}, cohort))  # fmt: skip
     return table
 
 

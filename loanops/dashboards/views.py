@@ -102,7 +102,7 @@ def portfolio_data(scope, base: dict, *, until: date | None = None) -> dict:
                 tables.bucket_table(current, base),
                 tables.trend_table(trend),
                 tables.roll_table(matrix),
-                tables.vintage_table(cohorts),
+                tables.vintage_table(cohorts, base),
                 tables.vintage_detail_table(cohorts),
                 tables.segment_table(
                     "branches",

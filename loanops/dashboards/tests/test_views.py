@@ -84,6 +84,10 @@ def test_filters_and_drill_down_links(client, risk, portfolio, org, charlie):
     quality = response.context["tables"]["quality"]
     par30 = quality.links[quality.rows.index(next(r for r in quality.rows if r[0] == "PAR30"))]
     assert par30 == "/loans/?branch=SUR&dpd_min=31&status=active"
+    npl = quality.links[quality.rows.index(next(r for r in quality.rows if r[0] == "NPL ratio"))]
+    assert npl == "/loans/?branch=SUR&npl=yes&status=active"
+    vintage = response.context["tables"]["vintage"]
+    assert vintage.links[0] == "/loans/?branch=SUR&disbursed_from=2023-12-01&disbursed_to=2023-12-31"
     response = client.get(reverse("dashboards:portfolio"), {"officer": "charlie", "branch": "BR-B"})
     assert response.context["current"].principal == Decimal("10000.00")
     links = response.context["tables"]["buckets"].links

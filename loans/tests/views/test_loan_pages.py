@@ -215,6 +215,11 @@ def test_list_shows_a_dash_for_a_loan_never_swept(client, portfolio, alice):
         ({"status": "closed"}, ["L-4"]),
         ({"status": "active"}, ["L-1", "L-2", "L-3"]),
         ({"bucket": "31-60", "officer": "alice"}, []),
+        ({"npl": "yes"}, ["L-3"]),
+        ({"npl": "no"}, ["L-1", "L-2"]),
+        ({"disbursed_from": "2024-01-15", "disbursed_to": "2024-01-31"}, ["L-1", "L-2", "L-3", "L-4"]),
+        ({"disbursed_from": "2024-02-01"}, []),
+        ({"disbursed_to": "2024-01-14"}, []),
     ],
 )
 def test_each_filter_narrows_the_list(client, portfolio, alice, params, expected):
@@ -296,6 +301,9 @@ def test_sort_headers_flip_the_direction_and_say_so(client, portfolio, alice):
         ({"bucket": "999"}, "bucket"),
         ({"classification": "great"}, "classification"),
         ({"rule_3_6": "maybe"}, "rule_3_6"),
+        ({"npl": "perhaps"}, "npl"),
+        ({"disbursed_from": "2024-13-01"}, "disbursed_from"),
+        ({"disbursed_from": "2024-03-01", "disbursed_to": "2024-02-01"}, "disbursed_to"),
         ({"status": "lost"}, "status"),
         ({"sort": "borrower__national_id"}, "sort"),
         ({"q": "x" * 101}, "q"),
