@@ -8,7 +8,7 @@ models; inspections are read through `hooks.model_or_none` (the app may be left 
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -138,10 +138,13 @@ def collections_data(user, data: dict | None, base: dict) -> dict:
 def custody_data(user, data: dict | None, base: dict) -> dict:
     if data is None:
         return {"tables": {}, "invalid": True}
-    from archives.models import CreditFile
+    from archives.models import BorrowRequest, CreditFile
 
     files = for_user(CreditFile.objects.all(), user).filter(_loan_filter("loan__", data))
     today = business_date()
+    overdue_loans = BorrowRequest.objects.filter(
+        file=OuterRef("pk"), state=BorrowRequest.State.ON_LOAN, return_due__lt=today
+    )
     lag = ExpressionWrapper(F("handed_off_on") - F("loan__disbursement_date"), output_field=DurationField())
     per_officer = (
         files.annotate(lag=lag)
@@ -154,25 +157,28 @@ def custody_data(user, data: dict | None, base: dict) -> dict:
             pending_late=Count("id", filter=Q(handed_off_on__isnull=True,
                                               loan__disbursement_date__lt=today - timedelta(days=HANDOFF_DAYS))),
             on_loan=Count("id", filter=Q(state=CreditFile.State.ON_LOAN)),
+            on_loan_overdue=Count("id", filter=Q(Exists(overdue_loans))),
             incidents=Count("id", filter=Q(state=CreditFile.State.INCIDENT)),
         )
         .order_by("loan__officer__username")
     )  # fmt: skip
     table = Table("files", _("Credit files by officer"), [
         _("Officer"), _("Files"), _("Handed off"), _("Within 7 days"), _("Within 7 days %"), _("Flagged late"),
-        _("Not handed off, overdue"), _("On loan"), _("Incidents"),
+        _("Not handed off, overdue"), _("On loan"), _("On loan, overdue"), _("Incidents"),
     ])  # fmt: skip
-    totals = dict.fromkeys(("total", "handed", "on_time", "late", "pending_late", "on_loan", "incidents"), 0)
+    totals = dict.fromkeys(
+        ("total", "handed", "on_time", "late", "pending_late", "on_loan", "on_loan_overdue", "incidents"), 0
+    )
     for row in per_officer:
         for key in totals:
             totals[key] += row[key]
         name = row["loan__officer__username"]
         table.append([name or "—", row["total"], row["handed"], row["on_time"], percent(row["on_time"], row["handed"]),
-                      row["late"], row["pending_late"], row["on_loan"], row["incidents"]],
+                      row["late"], row["pending_late"], row["on_loan"], row["on_loan_overdue"], row["incidents"]],
                      loan_list_url({**base, "officer": name}) if name else "")  # fmt: skip
     table.append([_("Total"), totals["total"], totals["handed"], totals["on_time"],
                   percent(totals["on_time"], totals["handed"]), totals["late"], totals["pending_late"],
-                  totals["on_loan"], totals["incidents"]])  # fmt: skip
+                  totals["on_loan"], totals["on_loan_overdue"], totals["incidents"]])  # fmt: skip
     result = {"tables": {"files": table}}
     inspections = inspection_table(user, data, base)
     if inspections is not None:

@@ -285,3 +285,27 @@ def test_the_pack_of_an_earlier_month(client, risk, portfolio, monkeypatch):
     response = client.get(reverse("dashboards:pack"), {"month": "2024-01"})
     assert response["Content-Disposition"] == 'inline; filename="management-pack-2024-01.pdf"'
     assert client.get(reverse("dashboards:pack"), {"month": "2024-13"}).status_code == 400
+
+
+def test_custody_counts_files_on_loan_past_their_return_date(client, risk, org, alice):
+    from datetime import timedelta
+
+    from archives.models import BorrowRequest, CreditFile
+    from loanops.core.time import business_date
+
+    today = business_date()
+    for due in (today - timedelta(days=1), today):  # one overdue, one due today
+        loan = make_loan(branch=org["a"], officer=alice)
+        file, _created = CreditFile.objects.get_or_create(loan=loan)
+        CreditFile.objects.filter(id=file.id).update(state=CreditFile.State.ON_LOAN)
+        BorrowRequest.objects.create(
+            file=file, level=2, purpose=BorrowRequest.Purpose.choices[0][0], requested_by=alice,
+            requested_return_on=due, state=BorrowRequest.State.ON_LOAN, released_on=due - timedelta(days=10),
+            return_due=due,
+        )  # fmt: skip
+    client.force_login(risk)
+    table = client.get(reverse("dashboards:custody")).context["tables"]["files"]
+    header = table.header
+    alice_row = next(row for row in table.rows if row[0] == "alice")
+    assert alice_row[header.index("On loan")] == 2
+    assert alice_row[header.index("On loan, overdue")] == 1
