@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loan_collections.models import CaseStageChange, CollectionCase, EnforcementTrack, Stage, TrackEvent, TrackState
+from loan_collections.services.assignment import REASSIGN_ROLES
 from loanops.core.exceptions import InvalidTransition, PermissionDenied, ValidationFailed
 from loanops.core.time import business_date
 from loanops.org.models import Role
@@ -62,7 +63,7 @@ def case_release_from_enforcement(*, case: CollectionCase, acting_user, reason: 
 # Legal action: credit department head, head-office risk, administrator. Guarantee calls and
 # insurer claims: the collectors' supervisors (who also reassign cases).
 LEGAL_ROLES = frozenset({Role.CREDIT_HEAD, Role.RISK, Role.ADMIN})
-GUARANTEE_ROLES = frozenset({Role.BRANCH_MANAGER, Role.CREDIT_HEAD, Role.RISK, Role.ADMIN})
+GUARANTEE_ROLES = REASSIGN_ROLES
 
 _K = EnforcementTrack.Kind
 _S = TrackState

@@ -58,9 +58,9 @@ from loan_collections.models import (
     LetterType,
     PrintBatch,
 )
+from loan_collections.services.assignment import COLLECTOR_ROLES, REASSIGN_ROLES
 from loanops.core.exceptions import InvalidTransition, PermissionDenied, ValidationFailed
 from loanops.core.time import business_date
-from loanops.org.models import Role
 from loanops.org.scoping import can_see_branch
 from loans.models import Installment
 
@@ -68,8 +68,8 @@ logger = logging.getLogger(__name__)
 
 RENDER_CHUNK = 20
 SNAPSHOT_VERSION = 1
-SUPERVISOR_ROLES = frozenset({Role.BRANCH_MANAGER, Role.CREDIT_HEAD, Role.RISK, Role.ADMIN})
-FIELD_ROLES = frozenset({Role.COLLECTOR, Role.CREDIT_OFFICER})
+SUPERVISOR_ROLES = REASSIGN_ROLES  # the collectors' supervisors
+FIELD_ROLES = COLLECTOR_ROLES
 # A documented demand: the recipient received it (or refused it in front of the carrier).
 DEMAND_DELIVERED = frozenset(
     {DeliveryEvidence.Acknowledgement.SIGNED, DeliveryEvidence.Acknowledgement.DELIVERED,

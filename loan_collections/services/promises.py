@@ -16,7 +16,7 @@ from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 
 from loan_collections.models import CollectionCase, PromiseToPay, Stage
-from loan_collections.services.assignment import REASSIGN_ROLES
+from loan_collections.services.assignment import can_reassign
 from loan_collections.services.contacts import lock_case_for
 from loanops.core.exceptions import InvalidTransition, PermissionDenied, ValidationFailed
 from loanops.core.time import business_date
@@ -38,7 +38,8 @@ State = PromiseToPay.State
 
 
 def is_supervisor(user) -> bool:
-    return user.is_authenticated and not user.is_read_only and (user.is_superuser or user.role in REASSIGN_ROLES)
+    """The collectors' supervisors (those who reassign cases) approve promises after two broken ones."""
+    return can_reassign(user)
 
 
 def amount_to_leave_stage(*, case: CollectionCase, as_of: date) -> Decimal:
