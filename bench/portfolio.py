@@ -67,42 +67,55 @@ def build(*, loans: int, as_of: date) -> None:
             "ledger_grace_days, ledger_tolerance) FROM STDIN",
             buffer,
         )
-        cursor.execute(
-            """
-            INSERT INTO loans_installment (id, loan_id, number, due_date, principal, interest, fees,
-                                           paid_principal, paid_interest, paid_fees, borrower_paid_by_deadline,
-                                           missed_streak)
-            SELECT (l.id - 1) * %(n)s + k, l.id, k, (l.disbursement_date + make_interval(months => k))::date,
-                   500.00, 40.00, 0.00, 0.00, 0.00, 0.00, 0.00, 0
-            FROM loans_loan l CROSS JOIN generate_series(1, %(n)s) k
-            """,
-            {"n": INSTALLMENTS},
-        )
         # pay_lag: days after the due date (NULL = not paid); behind: pays one installment late
         cursor.execute(
             """
             CREATE TEMP TABLE bench_paid AS
-            SELECT i.id AS installment_id, i.loan_id, i.number, i.due_date,
+            SELECT (l.id - 1) * %(n)s + k AS installment_id, l.id AS loan_id, k AS number, s.due_date,
                    CASE
-                     WHEN l.id %% 100 < 80 THEN i.due_date
-                     WHEN l.id %% 100 < 88 THEN i.due_date + (1 + (l.id + i.number) %% 40)::int
-                     WHEN l.id %% 100 < 93 THEN (i.due_date + make_interval(months => 1))::date
-                     WHEN l.id %% 100 < 97 THEN CASE WHEN i.number <= 2 + l.id %% 10 THEN i.due_date END
+                     WHEN l.id %% 100 < 80 THEN s.due_date
+                     WHEN l.id %% 100 < 88 THEN s.due_date + (1 + (l.id + k) %% 40)::int
+                     WHEN l.id %% 100 < 93 THEN (s.due_date + make_interval(months => 1))::date
+                     WHEN l.id %% 100 < 97 THEN CASE WHEN k <= 2 + l.id %% 10 THEN s.due_date END
                      ELSE NULL
                    END AS paid_on,
-                   i.principal + i.interest + i.fees AS amount
-            FROM loans_installment i JOIN loans_loan l ON l.id = i.loan_id
+                   540.00 AS amount
+            FROM loans_loan l CROSS JOIN generate_series(1, %(n)s) k
+            CROSS JOIN LATERAL (SELECT (l.disbursement_date + make_interval(months => k))::date AS due_date) s
             """,
-            {},
+            {"n": INSTALLMENTS},
         )
-        cursor.execute("DELETE FROM bench_paid WHERE paid_on IS NULL OR paid_on > %s", [as_of])
+        cursor.execute("UPDATE bench_paid SET paid_on = NULL WHERE paid_on > %s", [as_of])
+        # Each loan's schedule written at once, in order, with its ledger summary (as posting does).
+        cursor.execute(
+            """
+            INSERT INTO loans_installment (id, loan_id, number, due_date, principal, interest, fees,
+                                           paid_principal, paid_interest, paid_fees, borrower_paid_by_deadline,
+                                           missed_streak, paid_through)
+            WITH flags AS (
+                SELECT *, (paid_on IS NULL OR paid_on > due_date) AS missed FROM bench_paid
+            ), islands AS (
+                SELECT *, number - row_number() OVER (PARTITION BY loan_id, missed ORDER BY number) AS grp FROM flags
+            )
+            SELECT installment_id, loan_id, number, due_date, 500.00, 40.00, 0.00,
+                   CASE WHEN paid_on IS NULL THEN 0.00 ELSE 500.00 END,
+                   CASE WHEN paid_on IS NULL THEN 0.00 ELSE 40.00 END, 0.00,
+                   CASE WHEN paid_on <= due_date THEN amount ELSE 0.00 END,
+                   CASE WHEN missed THEN row_number() OVER (PARTITION BY loan_id, missed, grp ORDER BY number)
+                        ELSE 0 END,
+                   CASE WHEN paid_on IS NOT NULL THEN greatest(paid_on, due_date) END
+            FROM islands
+            ORDER BY loan_id, number
+            """
+        )
+        cursor.execute("DELETE FROM bench_paid WHERE paid_on IS NULL")
         cursor.execute(
             """
             INSERT INTO loans_payment (id, external_id, loan_id, amount, value_date, payer, received_at,
                                        request_fingerprint, response, reversal_reason)
             SELECT installment_id, 'BENCH-P-' || installment_id, loan_id, amount, paid_on, 'borrower', now(),
                    '', '{}'::jsonb, ''
-            FROM bench_paid
+            FROM bench_paid ORDER BY loan_id, paid_on
             """
         )
         cursor.execute(
@@ -111,15 +124,7 @@ def build(*, loans: int, as_of: date) -> None:
                                           fees, interest, principal)
             SELECT installment_id, loan_id, installment_id, installment_id, greatest(paid_on, due_date), true,
                    'borrower', 0.00, 40.00, 500.00
-            FROM bench_paid
-            """
-        )
-        cursor.execute(
-            """
-            UPDATE loans_installment i SET paid_principal = 500.00, paid_interest = 40.00, paid_fees = 0.00,
-                   borrower_paid_by_deadline = CASE WHEN p.paid_on <= i.due_date THEN p.amount ELSE 0 END,
-                   paid_through = greatest(p.paid_on, i.due_date)
-            FROM bench_paid p WHERE p.installment_id = i.id
+            FROM bench_paid ORDER BY loan_id, greatest(paid_on, due_date)
             """
         )
         cursor.execute(
@@ -131,26 +136,16 @@ def build(*, loans: int, as_of: date) -> None:
             WHERE s.loan_id = l.id
             """
         )
-        cursor.execute(
-            """
-            WITH flags AS (
-                SELECT id, loan_id, number, borrower_paid_by_deadline < principal + interest + fees AS missed
-                FROM loans_installment
-            ), islands AS (
-                SELECT id, loan_id, number - row_number() OVER (PARTITION BY loan_id ORDER BY number) AS grp, number
-                FROM flags WHERE missed
-            )
-            UPDATE loans_installment i SET missed_streak = s.streak
-            FROM (SELECT id, row_number() OVER (PARTITION BY loan_id, grp ORDER BY number) AS streak FROM islands) s
-            WHERE s.id = i.id
-            """
-        )
         for table in ("loans_borrower", "loans_loan", "loans_installment", "loans_payment", "loans_allocation"):
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT coalesce(max(id), 1) FROM {table}))"
             )
         cursor.execute("SET session_replication_role = DEFAULT")
-        cursor.execute("ANALYZE")
+        # A bank's tables hold each loan's rows together (a loan's schedule is written at once, and
+        # payments update it in place) and are vacuumed: the rows above went in by loan; the loans'
+        # summaries were updated after, so put those back in order; then vacuum.
+        cursor.execute("CLUSTER loans_loan USING loans_loan_pkey")
+        cursor.execute("VACUUM ANALYZE")
 
 
 def floor_seconds(*, as_of: date) -> float:

@@ -57,6 +57,7 @@ __all__ = [
     "ifrs9_stage_for",
     "payment_allocation",
     "replay",
+    "replay_one",
 ]
 
 PAYERS = ("borrower", "dealer", "insurer", "guarantor", "collateral_sale")
@@ -416,6 +417,39 @@ def replay(schedule, payments, params: Params | None = None) -> Ledger:
                 if left > 0:
                     lots.append([p.key, p.payer, left])
         return Ledger(allocations=tuple(allocations), payments=tuple(ordered))
+
+
+def replay_one(owed, payment: Payment, params: Params) -> Ledger:
+    """``replay(owed, [payment], params)`` for one payment over a schedule that needs no
+    checking (built by the caller from stored, constrained rows: sorted by number, due dates
+    increasing, amounts of exactly 2 places, none negative).
+
+    With a single payment and no older suspense, replay reduces to one walk: the money goes
+    to the installments oldest first, fees -> interest -> principal, taking effect on the
+    value date for those already due (all of them with ``prepay``) and, from suspense, on
+    its own due date for each later one. What is left stays in suspense. A property test
+    compares it with ``replay`` on random schedules and payments.
+    """
+    amount = payment.amount
+    value_date = payment.value_date
+    key, payer = payment.key, payment.payer
+    prepay = params.excess_handling == "prepay"
+    allocations: list[Allocation] = []
+    for inst in owed:
+        if amount <= 0:
+            break
+        fees, interest, principal = inst.fees, inst.interest, inst.principal
+        if not (fees or interest or principal):
+            continue
+        take_fees = fees if fees <= amount else amount
+        amount -= take_fees
+        take_interest = interest if interest <= amount else amount
+        amount -= take_interest
+        take_principal = principal if principal <= amount else amount
+        amount -= take_principal
+        day = value_date if prepay or inst.due_date <= value_date else inst.due_date
+        allocations.append(Allocation(key, inst.number, day, payer, take_fees, take_interest, take_principal))
+    return Ledger(allocations=tuple(allocations), payments=(payment,))
 
 
 # --------------------------------------------------------------------------- #

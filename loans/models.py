@@ -271,7 +271,7 @@ class Installment(models.Model):
 
     BRANCH_FIELD = "loan__branch"
 
-    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="installments")
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="installments", db_index=False)
     number = models.PositiveIntegerField(_("number"))
     due_date = models.DateField(_("due date"))
     principal = models.DecimalField(_("principal"), **MONEY)
@@ -289,8 +289,6 @@ class Installment(models.Model):
 
     class Meta:
         ordering = ["loan_id", "number"]
-        # Used by the nightly sweep: the few installments with money taking effect after the sweep date.
-        indexes = [models.Index(fields=["paid_through"], name="installment_paid_through")]
         constraints = [
             models.UniqueConstraint(fields=["loan", "number"], name="installment_unique_number"),
             models.UniqueConstraint(fields=["loan", "due_date"], name="installment_unique_due_date"),
@@ -305,14 +303,18 @@ class Installment(models.Model):
         return self.principal + self.interest + self.fees
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), exclude=["response", "request_fingerprint"])
+# Statement-level: a batch of a thousand payments attaches its audit context once, not per row.
+@pghistory.track(
+    pghistory.InsertEvent(), pghistory.UpdateEvent(), exclude=["response", "request_fingerprint"],
+    level=pghistory.Statement,
+)  # fmt: skip
 class Payment(models.Model):
     """Money from core banking. The id is the arrival order; `external_id` the idempotency key."""
 
     BRANCH_FIELD = "loan__branch"
 
     external_id = models.CharField(_("external id"), max_length=100, unique=True)
-    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="payments")
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="payments", db_index=False)
     amount = models.DecimalField(_("amount"), **MONEY)
     value_date = models.DateField(_("value date"))
     payer = models.CharField(_("payer"), max_length=20, choices=Payer.choices, default=Payer.BORROWER)
@@ -335,7 +337,7 @@ class Allocation(models.Model):
     `effective_date <= D` (the engine is causal), which is what the nightly sweep reads.
     """
 
-    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="allocations")
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="allocations", db_index=False)
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="allocations")
     installment = models.ForeignKey(Installment, on_delete=models.CASCADE, related_name="allocations")
     effective_date = models.DateField()
@@ -352,8 +354,15 @@ class Allocation(models.Model):
                 condition=Q(fees__gte=0, interest__gte=0, principal__gte=0), name="allocation_not_negative"
             ),
         ]
-        # Used by the nightly sweep: allocations of a loan-id range up to the as-of date.
-        indexes = [models.Index(fields=["loan", "effective_date"], name="allocation_loan_date")]
+        indexes = [
+            # Used by the nightly sweep: allocations of a loan-id range up to the as-of date,
+            models.Index(fields=["loan", "effective_date"], name="allocation_loan_date"),
+            # and the few paid by a dealer or insurer (guarantor cures).
+            models.Index(
+                fields=["loan", "effective_date"], name="allocation_guarantor_paid",
+                condition=Q(payer__in=["dealer", "insurer"]),
+            ),
+        ]  # fmt: skip
 
 
 class DelinquencyFields(models.Model):
@@ -412,11 +421,27 @@ class DelinquencySnapshot(DelinquencyFields):
 
     BRANCH_FIELD = "branch"
 
-    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="snapshots")
-    branch = models.ForeignKey("org.Branch", on_delete=models.PROTECT, related_name="+")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
-    dealer = models.ForeignKey(Dealer, on_delete=models.PROTECT, null=True, related_name="+")
-    officer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    # A night writes a million of these, from the rows it has just read. The dimensions copied
+    # from the loan (as they were that day) are not re-checked by the database, a lookup each
+    # per row at commit, nor indexed, as nothing looks a snapshot up by them (deleting a
+    # branch, product, dealer or user still finds them: the ORM protects them).
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="snapshots", db_index=False)
+    branch = models.ForeignKey(
+        "org.Branch", on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    dealer = models.ForeignKey(
+        Dealer, on_delete=models.PROTECT, null=True, related_name="+", db_constraint=False, db_index=False
+    )
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", db_constraint=False,
+        db_index=False,
+    )  # fmt: skip
+    parameter_set = models.ForeignKey(
+        ParameterSet, on_delete=models.PROTECT, null=True, related_name="+", db_constraint=False, db_index=False
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["loan", "as_of"], name="snapshot_one_per_loan_day")]

@@ -246,7 +246,7 @@ RATE_MAX_DIGITS = 9
 RATE_DECIMAL_PLACES = 6
 LOANOPS_DEFAULT_PRODUCT = env.str("LOANOPS_DEFAULT_PRODUCT", default="AUTO")
 LOANOPS_DEFAULT_CURRENCY = env.str("LOANOPS_DEFAULT_CURRENCY", default="EUR")
-LOANOPS_SWEEP_CHUNK = env.int("LOANOPS_SWEEP_CHUNK", default=20_000)
+LOANOPS_SWEEP_CHUNK = env.int("LOANOPS_SWEEP_CHUNK", default=10_000)
 # Extra Celery workers asked to share the nightly sweep's chunks (0: the step works alone).
 LOANOPS_SWEEP_HELPERS = env.int("LOANOPS_SWEEP_HELPERS", default=1)
 

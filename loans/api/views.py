@@ -161,7 +161,7 @@ def _payment_request(data: dict) -> PaymentRequest:
 class PaymentCreateApi(BaseApiView):
     @extend_schema(request=s.PaymentInputSerializer, responses={201: dict, 200: dict})
     def post(self, request):
-        data = _validated(s.PaymentInputSerializer, request.data)
+        data = s.payment_input_plain(request.data) or _validated(s.PaymentInputSerializer, request.data)
         outcome = payment_post(request=_payment_request(data), acting_user=request.user)
         return Response(outcome.payment.response, status=201 if outcome.created else 200)
 
@@ -179,7 +179,7 @@ class PaymentBulkApi(BaseApiView):
         for index, item in enumerate(items):
             external_id = item.get("external_id") if isinstance(item, dict) else None
             try:
-                requests.append(_payment_request(validator.run_validation(item)))
+                requests.append(_payment_request(s.payment_input_plain(item) or validator.run_validation(item)))
                 positions.append(index)
             except serializers.ValidationError as exc:
                 errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}

@@ -4,32 +4,79 @@ The ledger is full-horizon and causal, so the state as of any date is the rows w
 `effective_date <= date`. A replay also keeps the summary the nightly sweep reads (paid totals
 per installment, money received per loan) and opens or closes the loan: it is closed once
 everything in its schedule is paid, and reopens if a reversal undoes that.
+
+Work is planned first (`LedgerUpdate`: the engine's results and the rows to write, nothing
+written) and then written with a handful of set-based statements, so that a caller can still
+change its mind in between (payments_post inserts the payments, with their answers, between
+the two).
 """
 
 from collections import defaultdict
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from django.db import connection
 
 from loanops.core.time import business_date
 from loans import engine
-from loans.models import ZERO, Allocation, Installment, Loan, ParameterSet, Payer, Payment
+from loans.models import ZERO, Loan, ParameterSet, Payer
 from loans.selectors import engine_params, parameter_versions
 
 
-def _allocation(loan_id: int, installment_id: int, row: engine.Allocation) -> Allocation:
-    return Allocation(
-        loan_id=loan_id, payment_id=row.payment_key, installment_id=installment_id,
-        effective_date=row.effective_date, is_borrower=row.payer == Payer.BORROWER, payer=row.payer,
-        fees=row.fees, interest=row.interest, principal=row.principal,
+class _Row:
+    """One installment as the ledger needs it: the schedule line and its stored summary
+    (plain attributes, much cheaper to load than a model instance)."""
+
+    __slots__ = (
+        "id", "number", "due_date", "principal", "interest", "fees", "paid_principal", "paid_interest",
+        "paid_fees", "borrower_paid_by_deadline", "missed_streak", "paid_through",
     )  # fmt: skip
 
+    def __init__(self, values) -> None:
+        (self.id, self.number, self.due_date, self.principal, self.interest, self.fees, self.paid_principal,
+         self.paid_interest, self.paid_fees, self.borrower_paid_by_deadline, self.missed_streak,
+         self.paid_through) = values  # fmt: skip
 
-def _installments_by_loan(loan_ids: list[int]) -> dict[int, list[Installment]]:
-    installments: dict[int, list[Installment]] = defaultdict(list)
-    for row in Installment.objects.filter(loan_id__in=loan_ids).order_by("loan_id", "number"):
-        installments[row.loan_id].append(row)
-    return installments
+
+class _Owed:
+    """What is still owed on one installment (the engine reads these attributes)."""
+
+    __slots__ = ("number", "due_date", "principal", "interest", "fees")
+
+    def __init__(self, row: _Row) -> None:
+        self.number, self.due_date = row.number, row.due_date
+        self.principal = row.principal - row.paid_principal
+        self.interest = row.interest - row.paid_interest
+        self.fees = row.fees - row.paid_fees
+
+
+def _schedules(loan_ids: list[int]) -> dict[int, list[_Row]]:
+    schedules: dict[int, list[_Row]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT loan_id, id, number, due_date, principal, interest, fees, paid_principal, paid_interest, "
+            "paid_fees, borrower_paid_by_deadline, missed_streak, paid_through FROM loans_installment "
+            "WHERE loan_id = ANY(%s) ORDER BY loan_id, number",
+            [loan_ids],
+        )
+        for values in cursor.fetchall():
+            schedules[values[0]].append(_Row(values[1:]))
+    return schedules
+
+
+def _stored_payments(loan_ids: list[int]) -> dict[int, list[engine.Payment]]:
+    payments: dict[int, list[engine.Payment]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, loan_id, amount, value_date, payer FROM loans_payment "
+            "WHERE loan_id = ANY(%s) AND reversed_at IS NULL",
+            [loan_ids],
+        )
+        for pk, loan_id, amount, value_date, payer in cursor.fetchall():
+            payments[loan_id].append(
+                engine.Payment(key=pk, amount=amount, value_date=value_date, payer=payer, arrival=pk)
+            )
+    return payments
 
 
 def _parameter_sets_by_product(product_ids: set[int]) -> dict[int, ParameterSet]:
@@ -41,39 +88,119 @@ def _parameter_sets_by_product(product_ids: set[int]) -> dict[int, ParameterSet]
     return {pid: next((v for v in versions if v.product_id == pid), default) for pid in product_ids}
 
 
-def loans_replay(
-    *, loans: list[Loan], parameter_sets: dict[int, ParameterSet] | None = None
-) -> dict[int, engine.Ledger]:
-    """Replay every payment that counts for LOANS and rewrite their ledgers. The caller holds the
-    loans' row locks. Returns each loan's ledger by loan id."""
-    if not loans:
-        return {}
-    ids = [loan.id for loan in loans]
-    installments = _installments_by_loan(ids)
-    payments: dict[int, list[engine.Payment]] = defaultdict(list)
-    rows = Payment.objects.filter(loan_id__in=ids, reversed_at__isnull=True).values_list(
-        "id", "loan_id", "amount", "value_date", "payer"
-    )
-    for pk, loan_id, amount, value_date, payer in rows:
-        payments[loan_id].append(engine.Payment(key=pk, amount=amount, value_date=value_date, payer=payer, arrival=pk))
-    parameter_sets = parameter_sets or _parameter_sets_by_product({loan.product_id for loan in loans})
+@dataclass
+class LedgerUpdate:
+    """The planned result of bringing some loans' ledgers up to date: the engine's ledgers
+    (by loan id) and the rows `write` stores."""
 
-    ledgers: dict[int, engine.Ledger] = {}
-    new_allocations: list[Allocation] = []
-    installment_rows: list[tuple] = []
-    loan_rows: list[tuple] = []
+    ledgers: dict[int, engine.Ledger] = field(default_factory=dict)
+    replaced: list[int] = field(default_factory=list)  # loans whose ledger is rewritten whole
+    allocations: list[tuple] = field(default_factory=list)
+    installment_rows: list[tuple] = field(default_factory=list)
+    loan_rows: list[tuple] = field(default_factory=list)
+    loan_states: list[tuple[Loan, str, date | None]] = field(default_factory=list)
+
+    def merge(self, other: "LedgerUpdate") -> "LedgerUpdate":
+        self.ledgers.update(other.ledgers)
+        self.replaced += other.replaced
+        self.allocations += other.allocations
+        self.installment_rows += other.installment_rows
+        self.loan_rows += other.loan_rows
+        self.loan_states += other.loan_states
+        return self
+
+    def write(self) -> dict[int, engine.Ledger]:
+        """Store the plan in one statement (one round trip, whatever the number of loans)."""
+        if self.loan_rows:
+            with connection.cursor() as cursor:
+                cursor.execute(_WRITE_SQL, _write_params(self))
+        for loan, status, closed_on in self.loan_states:
+            loan.status, loan.closed_on = status, closed_on
+        return self.ledgers
+
+
+def _columns(rows: list[tuple], width: int) -> list[list]:
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
+def _write_params(update: LedgerUpdate) -> dict:
+    allocations = _columns(update.allocations, 9)
+    installments = _columns(update.installment_rows, 7)
+    loans = _columns(update.loan_rows, 8)
+    return {
+        "replaced": update.replaced,
+        **{f"a{k}": column for k, column in enumerate(allocations)},
+        **{f"i{k}": column for k, column in enumerate(installments)},
+        **{f"l{k}": column for k, column in enumerate(loans)},
+    }
+
+
+# The statements of a data-modifying WITH share one snapshot: the DELETE removes only the rows
+# that were there before (a replayed loan's old ledger), never the ones inserted beside it.
+_WRITE_SQL = """
+WITH gone AS (
+    DELETE FROM loans_allocation WHERE loan_id = ANY(%(replaced)s::bigint[])
+),
+added AS (
+    INSERT INTO loans_allocation (loan_id, payment_id, installment_id, effective_date, is_borrower, payer, fees,
+                                  interest, principal)
+    SELECT * FROM unnest(%(a0)s::bigint[], %(a1)s::bigint[], %(a2)s::bigint[], %(a3)s::date[], %(a4)s::boolean[],
+                         %(a5)s::text[], %(a6)s::numeric[], %(a7)s::numeric[], %(a8)s::numeric[])
+),
+summaries AS (
+    UPDATE loans_installment i
+    SET paid_principal = v.pp, paid_interest = v.pi, paid_fees = v.pf, borrower_paid_by_deadline = v.bpd,
+        missed_streak = v.streak, paid_through = v.through
+    FROM unnest(%(i0)s::bigint[], %(i1)s::numeric[], %(i2)s::numeric[], %(i3)s::numeric[], %(i4)s::numeric[],
+                %(i5)s::int[], %(i6)s::date[])
+         AS v(id, pp, pi, pf, bpd, streak, through)
+    WHERE i.id = v.id
+)
+UPDATE loans_loan l
+SET ledger_version = l.ledger_version + 1, received_total = v.received, last_value_date = v.last_value,
+    ledger_through = v.through, ledger_grace_days = v.grace, ledger_tolerance = v.tolerance,
+    status = v.status, closed_on = v.closed_on,
+    updated_at = CASE WHEN l.status <> v.status THEN now() ELSE l.updated_at END
+FROM unnest(%(l0)s::bigint[], %(l1)s::numeric[], %(l2)s::date[], %(l3)s::date[], %(l4)s::int[], %(l5)s::numeric[],
+            %(l6)s::text[], %(l7)s::date[])
+     AS v(id, received, last_value, through, grace, tolerance, status, closed_on)
+WHERE l.id = v.id
+"""
+
+
+def _allocation_row(loan_id: int, installment_id: int, row: engine.Allocation) -> tuple:
+    return (loan_id, row.payment_key, installment_id, row.effective_date, row.payer == Payer.BORROWER, row.payer,
+            row.fees, row.interest, row.principal)  # fmt: skip
+
+
+def plan_replay(
+    *, loans: list[Loan], parameter_sets: dict[int, ParameterSet] | None = None,
+    new_payments: dict[int, list[engine.Payment]] | None = None,
+) -> LedgerUpdate:  # fmt: skip
+    """Replay every payment that counts for LOANS (the stored ones not reversed, and
+    NEW_PAYMENTS not stored yet). The caller holds the loans' row locks."""
+    update = LedgerUpdate()
+    if not loans:
+        return update
+    ids = [loan.id for loan in loans]
+    installments = _schedules(ids)
+    payments = _stored_payments(ids)
+    for loan_id, extra in (new_payments or {}).items():
+        payments[loan_id].extend(extra)
+    parameter_sets = parameter_sets or _parameter_sets_by_product({loan.product_id for loan in loans})
+    update.replaced = ids
     for loan in loans:
         parameter_set = parameter_sets[loan.product_id]
         schedule = installments[loan.id]
         ledger = engine.replay(schedule, payments[loan.id], engine_params(parameter_set))
-        ledgers[loan.id] = ledger
+        update.ledgers[loan.id] = ledger
         by_number = {i.number: i for i in schedule}
         paid = {i.number: [ZERO, ZERO, ZERO, ZERO] for i in schedule}
-        through: dict[int, object] = {}
+        through: dict[int, date] = {}
         grace = timedelta(days=parameter_set.grace_days)
         for row in ledger.allocations:
             installment = by_number[row.installment_number]
-            new_allocations.append(_allocation(loan.id, installment.id, row))
+            update.allocations.append(_allocation_row(loan.id, installment.id, row))
             sums = paid[row.installment_number]
             through[row.installment_number] = max(
                 through.get(row.installment_number, row.effective_date), row.effective_date
@@ -93,62 +220,31 @@ def loans_replay(
                        installment.borrower_paid_by_deadline, installment.missed_streak,
                        installment.paid_through]  # fmt: skip
             if sums != current:
-                installment_rows.append((installment.id, *sums))
+                update.installment_rows.append((installment.id, *sums))
         owed = sum((i.principal + i.interest + i.fees for i in schedule), ZERO)
         allocated = sum((a.principal + a.interest + a.fees for a in ledger.allocations), ZERO)
-        through = max((a.effective_date for a in ledger.allocations), default=None)
+        last_effective = max((a.effective_date for a in ledger.allocations), default=None)
         status, closed_on = loan.status, loan.closed_on
         if status != Loan.Status.WRITTEN_OFF and schedule:
             if allocated >= owed:
-                status, closed_on = Loan.Status.CLOSED, through
+                status, closed_on = Loan.Status.CLOSED, last_effective
             elif status == Loan.Status.CLOSED:
                 status, closed_on = Loan.Status.ACTIVE, None
-        loan.status, loan.closed_on = status, closed_on
-        loan_rows.append(
+        update.loan_states.append((loan, status, closed_on))
+        update.loan_rows.append(
             (loan.id, sum((p.amount for p in payments[loan.id]), ZERO),
-             max((p.value_date for p in payments[loan.id]), default=None), through, parameter_set.grace_days,
+             max((p.value_date for p in payments[loan.id]), default=None), last_effective, parameter_set.grace_days,
              parameter_set.tolerance, status, closed_on)
         )  # fmt: skip
-
-    Allocation.objects.filter(loan_id__in=ids).delete()
-    Allocation.objects.bulk_create(new_allocations, batch_size=5000)
-    _write_summaries(installment_rows, loan_rows)
-    return ledgers
+    return update
 
 
-def _write_summaries(installment_rows: list[tuple], loan_rows: list[tuple]) -> None:
-    if not loan_rows:
-        return
-    with connection.cursor() as cursor:
-        if installment_rows:
-            cols = list(zip(*installment_rows, strict=True))
-            cursor.execute(
-                """
-                UPDATE loans_installment i
-                SET paid_principal = v.pp, paid_interest = v.pi, paid_fees = v.pf, borrower_paid_by_deadline = v.bpd,
-                    missed_streak = v.streak, paid_through = v.through
-                FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[], %s::int[],
-                            %s::date[])
-                     AS v(id, pp, pi, pf, bpd, streak, through)
-                WHERE i.id = v.id
-                """,
-                [list(c) for c in cols],
-            )
-        cols = list(zip(*loan_rows, strict=True))
-        cursor.execute(
-            """
-            UPDATE loans_loan l
-            SET ledger_version = l.ledger_version + 1, received_total = v.received, last_value_date = v.last_value,
-                ledger_through = v.through, ledger_grace_days = v.grace, ledger_tolerance = v.tolerance,
-                status = v.status, closed_on = v.closed_on,
-                updated_at = CASE WHEN l.status <> v.status THEN now() ELSE l.updated_at END
-            FROM unnest(%s::bigint[], %s::numeric[], %s::date[], %s::date[], %s::int[], %s::numeric[], %s::text[],
-                        %s::date[])
-                 AS v(id, received, last_value, through, grace, tolerance, status, closed_on)
-            WHERE l.id = v.id
-            """,
-            [list(c) for c in cols],
-        )
+def loans_replay(
+    *, loans: list[Loan], parameter_sets: dict[int, ParameterSet] | None = None
+) -> dict[int, engine.Ledger]:
+    """Replay every stored payment that counts for LOANS (locked by the caller) and rewrite
+    their ledgers. Returns each loan's ledger by loan id."""
+    return plan_replay(loans=loans, parameter_sets=parameter_sets).write()
 
 
 def appendable(loan: Loan, new_payments: list[engine.Payment], parameter_set: ParameterSet) -> bool:
@@ -156,7 +252,7 @@ def appendable(loan: Loan, new_payments: list[engine.Payment], parameter_set: Pa
     usual case: today's money) and the parameters are those of the stored ledger. Then no older
     allocation changes: money still in suspense from older payments is applied before the new
     money (first in, first out), and the new money only takes what is still owed. So only the
-    new money needs allocating (see `loans_append`)."""
+    new money needs allocating (see `plan_append`)."""
     return (
         parameter_set.grace_days == loan.ledger_grace_days
         and parameter_set.tolerance == loan.ledger_tolerance
@@ -164,23 +260,22 @@ def appendable(loan: Loan, new_payments: list[engine.Payment], parameter_set: Pa
     )
 
 
-def loans_append(
+def plan_append(
     *, loans: list[Loan], new_payments: dict[int, list[engine.Payment]],
     parameter_sets: dict[int, ParameterSet] | None = None,
-) -> dict[int, engine.Ledger]:  # fmt: skip
+) -> LedgerUpdate:  # fmt: skip
     """Allocate only NEW_PAYMENTS of LOANS (each `appendable`, locked by the caller) and add their
     rows to the ledger. The engine replays them over a schedule of what is still owed (older
     money's allocations, future ones included, already subtracted): exactly what a full replay
     would allocate to them (a test compares both). A loan with unapplied money left over after
-    its whole schedule is paid is replayed in full instead; returns the ledgers of the new money
-    by loan id."""
+    its whole schedule is paid is replayed in full instead. The ledgers are those of the new
+    money."""
+    update = LedgerUpdate()
     if not loans:
-        return {}
-    ids = [loan.id for loan in loans]
-    installments = _installments_by_loan(ids)
+        return update
+    installments = _schedules([loan.id for loan in loans])
     parameter_sets = parameter_sets or _parameter_sets_by_product({loan.product_id for loan in loans})
-    full, ledgers = [], {}
-    new_allocations, installment_rows, loan_rows = [], [], []
+    full = []
     for loan in loans:
         schedule = installments[loan.id]
         paid_total = sum((i.paid_principal + i.paid_interest + i.paid_fees for i in schedule), ZERO)
@@ -188,19 +283,25 @@ def loans_append(
             full.append(loan)
             continue
         parameter_set = parameter_sets[loan.product_id]
+        params = engine_params(parameter_set)
+        payments = new_payments[loan.id]
+        # Installments already paid in full take nothing more.
         owed = [
-            engine.Installment(number=i.number, due_date=i.due_date, principal=i.principal - i.paid_principal,
-                               interest=i.interest - i.paid_interest, fees=i.fees - i.paid_fees)
+            _Owed(i)
             for i in schedule
-        ]  # fmt: skip
-        ledger = engine.replay(owed, new_payments[loan.id], engine_params(parameter_set))
-        ledgers[loan.id] = ledger
+            if i.paid_principal + i.paid_interest + i.paid_fees < i.principal + i.interest + i.fees
+        ]
+        if len(payments) == 1:
+            ledger = engine.replay_one(owed, payments[0], params)
+        else:
+            ledger = engine.replay(owed, payments, params)
+        update.ledgers[loan.id] = ledger
         by_number = {i.number: i for i in schedule}
-        changed = {}
+        changed: dict[int, _Row] = {}
         grace = timedelta(days=parameter_set.grace_days)
         for row in ledger.allocations:
             installment = by_number[row.installment_number]
-            new_allocations.append(_allocation(loan.id, installment.id, row))
+            update.allocations.append(_allocation_row(loan.id, installment.id, row))
             installment.paid_principal += row.principal
             installment.paid_through = max(filter(None, (installment.paid_through, row.effective_date)))
             installment.paid_interest += row.interest
@@ -215,19 +316,12 @@ def loans_append(
             if streak != installment.missed_streak:
                 installment.missed_streak = streak
                 changed[installment.id] = installment
-        installment_rows.extend(
-            (
-                i.id,
-                i.paid_principal,
-                i.paid_interest,
-                i.paid_fees,
-                i.borrower_paid_by_deadline,
-                i.missed_streak,
-                i.paid_through,
-            )
+        update.installment_rows.extend(
+            (i.id, i.paid_principal, i.paid_interest, i.paid_fees, i.borrower_paid_by_deadline, i.missed_streak,
+             i.paid_through)
             for i in changed.values()
-        )
-        received = loan.received_total + sum((p.amount for p in new_payments[loan.id]), ZERO)
+        )  # fmt: skip
+        received = loan.received_total + sum((p.amount for p in payments), ZERO)
         allocated = paid_total + sum((a.principal + a.interest + a.fees for a in ledger.allocations), ZERO)
         through = max(
             filter(None, [loan.ledger_through, *(a.effective_date for a in ledger.allocations)]), default=None
@@ -236,31 +330,32 @@ def loans_append(
         status, closed_on = loan.status, loan.closed_on
         if status == Loan.Status.ACTIVE and schedule and allocated >= owed_total:
             status, closed_on = Loan.Status.CLOSED, through
-        loan.status, loan.closed_on = status, closed_on
-        last_value = max(filter(None, [loan.last_value_date, *(p.value_date for p in new_payments[loan.id])]))
-        loan_rows.append(
+        update.loan_states.append((loan, status, closed_on))
+        last_value = max(filter(None, [loan.last_value_date, *(p.value_date for p in payments)]))
+        update.loan_rows.append(
             (loan.id, received, last_value, through, parameter_set.grace_days, parameter_set.tolerance, status,
              closed_on)
         )  # fmt: skip
-    Allocation.objects.bulk_create(new_allocations, batch_size=5000)
-    _write_summaries(installment_rows, loan_rows)
     if full:
-        ledgers.update(loans_replay(loans=full, parameter_sets=parameter_sets))
-    return ledgers
+        extra = {loan.id: new_payments[loan.id] for loan in full}
+        update.merge(plan_replay(loans=full, parameter_sets=parameter_sets, new_payments=extra))
+    return update
 
 
-def loans_add_payments(*, loans: list[Loan], new_payments: dict[int, list[engine.Payment]]) -> dict[int, engine.Ledger]:
-    """Bring the ledgers of LOANS (locked by the caller) up to date after NEW_PAYMENTS were stored:
-    append where possible, replay in full otherwise (back-dated money)."""
+def plan_payments(*, loans: list[Loan], new_payments: dict[int, list[engine.Payment]]) -> LedgerUpdate:
+    """Plan bringing the ledgers of LOANS (locked by the caller) up to date with NEW_PAYMENTS (not
+    stored yet): append where possible, replay in full otherwise (back-dated money)."""
+    update = LedgerUpdate()
     if not loans:
-        return {}
+        return update
     parameter_sets = _parameter_sets_by_product({loan.product_id for loan in loans})
     append = [loan for loan in loans if appendable(loan, new_payments[loan.id], parameter_sets[loan.product_id])]
     keys = {loan.id for loan in append}
-    ledgers = loans_append(loans=append, new_payments=new_payments, parameter_sets=parameter_sets)
+    update.merge(plan_append(loans=append, new_payments=new_payments, parameter_sets=parameter_sets))
     rest = [loan for loan in loans if loan.id not in keys]
-    ledgers.update(loans_replay(loans=rest, parameter_sets=parameter_sets))
-    return ledgers
+    extra = {loan.id: new_payments[loan.id] for loan in rest}
+    update.merge(plan_replay(loans=rest, parameter_sets=parameter_sets, new_payments=extra))
+    return update
 
 
 def loan_replay(*, loan: Loan) -> engine.Ledger:

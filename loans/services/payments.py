@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,7 +17,7 @@ from loanops.org.scoping import for_user
 from loans import engine
 from loans.locks import loan_lock, loans_lock
 from loans.models import Loan, Payment
-from loans.services.ledger import loan_replay, loans_add_payments
+from loans.services.ledger import loan_replay, plan_payments
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,11 @@ def _replayed_answer(request: PaymentRequest, existing: Payment) -> PaymentOutco
     return PaymentOutcome(payment=existing, created=False)
 
 
-def _answer(payment: Payment, ledger: engine.Ledger) -> dict:
+def _answer(payment: Payment, loan_number: str, ledger: engine.Ledger) -> dict:
     split = engine.payment_allocation(ledger, payment.id, payment.value_date)
     return {
         "external_id": payment.external_id,
-        "loan_number": payment.loan.number,
+        "loan_number": loan_number,
         "amount": f"{payment.amount:.2f}",
         "value_date": payment.value_date.isoformat(),
         "payer": payment.payer,
@@ -71,14 +71,43 @@ def _answer(payment: Payment, ledger: engine.Ledger) -> dict:
     }
 
 
-@transaction.atomic
+# What posting reads of a loan (a thousand loans a batch: loading only these is much cheaper).
+_LEDGER_FIELDS = (
+    "id", "number", "product_id", "branch_id", "disbursement_date", "status", "closed_on", "received_total",
+    "last_value_date", "ledger_through", "ledger_grace_days", "ledger_tolerance",
+)  # fmt: skip
+
+
+class _ExternalIdTaken(Exception):
+    """An external_id of the batch was posted meanwhile, for a loan outside the batch's locks."""
+
+
 def payments_post(*, requests: list[PaymentRequest], acting_user) -> list[PaymentOutcome | ApplicationError]:
     """Post payments in one transaction, bringing each touched loan's ledger up to date once.
     Each request is answered on its own: an outcome, or the ApplicationError that rejected it
     (which changed nothing). Loans are locked in id order, so concurrent batches never deadlock
-    and a payment posted twice at the same moment is posted once."""
+    and a payment posted twice at the same moment is posted once.
+
+    The ledgers are planned before anything is written, so that each payment is stored once,
+    with its answer, and the plan is written after it. If another client posted one of the
+    external ids meanwhile (for a loan this batch did not lock), the batch is rolled back and
+    posted again: that request then gets the other payment's answer."""
+    for _attempt in range(10):
+        try:
+            return _payments_post(requests=requests, acting_user=acting_user)
+        except _ExternalIdTaken:
+            continue
+    raise Conflict("The payments were being posted by another client at the same time; try again.")
+
+
+@transaction.atomic
+def _payments_post(*, requests: list[PaymentRequest], acting_user) -> list[PaymentOutcome | ApplicationError]:
     answers: list[PaymentOutcome | ApplicationError | None] = [None] * len(requests)
-    scoped = for_user(Loan.objects.all(), acting_user).filter(number__in={r.loan_number for r in requests})
+    scoped = (
+        for_user(Loan.objects.all(), acting_user)
+        .filter(number__in={r.loan_number for r in requests})
+        .only(*_LEDGER_FIELDS)
+    )
     locked = {loan.id: loan for loan in loans_lock(scoped)}
     loans = {loan.number: loan for loan in locked.values()}
     posted = {p.external_id: p for p in Payment.objects.filter(external_id__in=[r.external_id for r in requests])}
@@ -112,30 +141,22 @@ def payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Paymen
                 value_date=request.value_date, payer=request.payer, request_fingerprint=request.fingerprint,
             )  # fmt: skip
             new.append((index, payment))
-    new = _insert(new, requests, answers)
-    new_by_loan = defaultdict(list)
-    for _index, payment in new:
-        new_by_loan[payment.loan_id].append(
-            engine.Payment(
-                key=payment.id,
-                amount=payment.amount,
-                value_date=payment.value_date,
-                payer=payment.payer,
-                arrival=payment.id,
+    if new:
+        _number(new)
+        new_by_loan = defaultdict(list)
+        for _index, payment in new:
+            new_by_loan[payment.loan_id].append(
+                engine.Payment(key=payment.id, amount=payment.amount, value_date=payment.value_date,
+                               payer=payment.payer, arrival=payment.id)
             )  # fmt: skip
-        )
-    ledgers = loans_add_payments(loans=[locked[loan_id] for loan_id in sorted(new_by_loan)], new_payments=new_by_loan)
+        update = plan_payments(loans=[locked[loan_id] for loan_id in sorted(new_by_loan)], new_payments=new_by_loan)
+        for _index, payment in new:
+            payment.response = _answer(payment, locked[payment.loan_id].number, update.ledgers[payment.loan_id])
+        _insert(new)
+        update.write()
     for index, payment in new:
         payment.loan = locked[payment.loan_id]
-        payment.response = _answer(payment, ledgers[payment.loan_id])
         answers[index] = PaymentOutcome(payment=payment, created=True)
-    if new:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE loans_payment p SET response = v.response FROM unnest(%s::bigint[], %s::jsonb[]) "
-                "AS v(id, response) WHERE p.id = v.id",
-                [[p.id for _i, p in new], [json.dumps(p.response) for _i, p in new]],
-            )
     # Repeats of a request posted earlier in this same batch answer the first answer.
     for index, answer in enumerate(answers):
         if answer is None:
@@ -144,22 +165,40 @@ def payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Paymen
     return answers
 
 
-def _insert(new: list[tuple[int, Payment]], requests, answers) -> list[tuple[int, Payment]]:
-    try:
-        with transaction.atomic():
-            Payment.objects.bulk_create([p for _i, p in new], batch_size=1000)
-        return new
-    except IntegrityError:
-        # The same external_id was posted meanwhile for a loan outside this batch's locks.
-        kept = []
-        for index, payment in new:
-            try:
-                with transaction.atomic():
-                    payment.save(force_insert=True)
-                kept.append((index, payment))
-            except IntegrityError:
-                answers[index] = _answer_existing(requests[index], Payment.objects.get(external_id=payment.external_id))
-        return kept
+def _number(new: list[tuple[int, Payment]]) -> None:
+    """Give the new payments their ids (the arrival order) before they are stored."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('loans_payment', 'id')) FROM generate_series(1, %s)",
+                       [len(new)])  # fmt: skip
+        ids = sorted(row[0] for row in cursor.fetchall())
+    for (_index, payment), pk in zip(new, ids, strict=True):
+        payment.id = pk
+
+
+def _insert(new: list[tuple[int, Payment]]) -> None:
+    """Store the new payments, with their answers; raise _ExternalIdTaken if some external_id
+    is already taken (its holder may have committed only now: the unique index waits for it)."""
+    now = timezone.now()
+    for _index, payment in new:
+        payment.received_at = now
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO loans_payment (id, external_id, loan_id, amount, value_date, payer, received_at,
+                                       request_fingerprint, response, reversal_reason)
+            SELECT v.*, '' FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::numeric[], %s::date[],
+                                       %s::text[], %s::timestamptz[], %s::text[], %s::jsonb[]) AS v
+            ON CONFLICT (external_id) DO NOTHING
+            """,
+            [
+                [p.id for _i, p in new], [p.external_id for _i, p in new], [p.loan_id for _i, p in new],
+                [p.amount for _i, p in new], [p.value_date for _i, p in new], [p.payer for _i, p in new],
+                [now] * len(new), [p.request_fingerprint for _i, p in new],
+                [json.dumps(p.response) for _i, p in new],
+            ],
+        )  # fmt: skip
+        if cursor.rowcount != len(new):
+            raise _ExternalIdTaken
 
 
 def _answer_existing(request: PaymentRequest, existing: Payment) -> PaymentOutcome | ApplicationError:

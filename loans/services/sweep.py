@@ -29,9 +29,12 @@ SWEEP_JOB = "loans.sweep"
 CURE_FLOOR_MONTHS = 3
 GUARANTOR_PAYERS = (Payer.DEALER, Payer.INSURER)
 
-# Per chunk: parameters in force, per-installment state as of D, per-loan outputs.
-_COMPUTE_SQL = """
-CREATE TEMP TABLE sweep_result ON COMMIT DROP AS
+# Per chunk, first: the loans to compute and the parameters in force for each, in a table of its
+# own with fresh statistics. Estimated from the joins alone, this set looked like one row (an
+# empty state table on the first night, say), and the planner then joined it to itself in a
+# nested loop: hours instead of seconds on a big chunk.
+_LOANS_SQL = """
+CREATE TEMP TABLE sweep_ln ON COMMIT DROP AS
 WITH prm AS (
     SELECT pr.id AS product_id, ps.id AS parameter_set_id, ps.grace_days, ps.tolerance,
            ps.consecutive_trigger, ps.cumulative_trigger
@@ -42,25 +45,30 @@ WITH prm AS (
         ORDER BY p.product_id NULLS LAST, p.valid_from DESC
         LIMIT 1
     ) ps
-),
-ln AS (
-    -- "fast" loans: their stored ledger summary used the grace and tolerance in force on D, so each
-    -- installment's stored totals hold (missed flags, streaks; paid amounts where all its money
-    -- took effect by D). Others (after a parameter change) are summed from the ledger.
-    SELECT l.id, l.branch_id, l.product_id, l.dealer_id, l.officer_id, prm.parameter_set_id,
-           prm.grace_days, prm.tolerance, prm.consecutive_trigger, prm.cumulative_trigger, l.received_total,
-           l.ledger_version,
-           coalesce(l.last_value_date, '-infinity'::date) > %(d)s AS late_money,
-           (l.ledger_grace_days = prm.grace_days AND l.ledger_tolerance = prm.tolerance) AS fast
-    FROM loans_loan l
-    JOIN prm ON prm.product_id = l.product_id
-    LEFT JOIN loans_loandelinquency st ON st.loan_id = l.id
-    WHERE l.id >= %(lo)s AND l.id < %(hi)s AND l.disbursement_date <= %(d)s
-      AND (l.status = 'active' OR l.closed_on >= %(d)s OR st.loan_id IS NULL OR st.as_of < l.closed_on)
-      -- a rerun for the same date skips loans whose ledger and parameters did not change since
-      AND NOT (st.as_of = %(d)s AND st.ledger_version = l.ledger_version
-               AND st.parameter_set_id IS NOT DISTINCT FROM prm.parameter_set_id)
-),
+)
+-- "fast" loans: their stored ledger summary used the grace and tolerance in force on D, so each
+-- installment's stored totals hold (missed flags, streaks; paid amounts where all its money
+-- took effect by D). Others (after a parameter change) are summed from the ledger.
+SELECT l.id, l.branch_id, l.product_id, l.dealer_id, l.officer_id, prm.parameter_set_id,
+       prm.grace_days, prm.tolerance, prm.consecutive_trigger, prm.cumulative_trigger, l.received_total,
+       l.ledger_version,
+       coalesce(l.last_value_date, '-infinity'::date) > %(d)s AS late_money,
+       coalesce(l.ledger_through, '-infinity'::date) > %(d)s AS paid_ahead,
+       (l.ledger_grace_days = prm.grace_days AND l.ledger_tolerance = prm.tolerance) AS fast
+FROM loans_loan l
+JOIN prm ON prm.product_id = l.product_id
+LEFT JOIN loans_loandelinquency st ON st.loan_id = l.id
+WHERE l.id >= %(lo)s AND l.id < %(hi)s AND l.disbursement_date <= %(d)s
+  AND (l.status = 'active' OR l.closed_on >= %(d)s OR st.loan_id IS NULL OR st.as_of < l.closed_on)
+  -- a rerun for the same date skips loans whose ledger and parameters did not change since
+  AND NOT (st.as_of = %(d)s AND st.ledger_version = l.ledger_version
+           AND st.parameter_set_id IS NOT DISTINCT FROM prm.parameter_set_id)
+"""
+
+# Then per-installment state as of D and the per-loan outputs.
+_COMPUTE_SQL = """
+CREATE TEMP TABLE sweep_result ON COMMIT DROP AS
+WITH ln AS NOT MATERIALIZED (SELECT * FROM sweep_ln),
 slow AS MATERIALIZED (
     SELECT id, grace_days FROM ln WHERE NOT fast
 ),
@@ -80,9 +88,13 @@ al AS (
     ) x
 ),
 partial AS MATERIALIZED (
-    -- installments of fast loans with money taking effect after D (paid ahead, or value-dated later)
-    SELECT i.id FROM loans_installment i JOIN ln ON ln.id = i.loan_id AND ln.fast
-    WHERE i.loan_id >= %(lo)s AND i.loan_id < %(hi)s AND i.paid_through > %(d)s
+    -- installments of fast loans with money taking effect after D (paid ahead, or value-dated
+    -- later); only loans whose ledger runs past D have any
+    SELECT x.id FROM ln
+    CROSS JOIN LATERAL (
+        SELECT i.id FROM loans_installment i WHERE i.loan_id = ln.id AND i.paid_through > %(d)s OFFSET 0
+    ) x
+    WHERE ln.fast AND ln.paid_ahead
 ),
 pal AS (
     SELECT x.* FROM partial CROSS JOIN LATERAL (
@@ -93,31 +105,39 @@ pal AS (
     ) x
 ),
 fast_inst AS (
-    SELECT i.loan_id, i.due_date, i.principal, i.interest, i.fees, i.missed_streak, ln.grace_days, ln.tolerance,
-           CASE WHEN i.paid_through > %(d)s THEN coalesce(pal.pp, 0) ELSE i.paid_principal END AS pp,
-           CASE WHEN i.paid_through > %(d)s THEN coalesce(pal.pi, 0) ELSE i.paid_interest END AS pi,
-           CASE WHEN i.paid_through > %(d)s THEN coalesce(pal.pf, 0) ELSE i.paid_fees END AS pf
-    FROM loans_installment i
-    JOIN ln ON ln.id = i.loan_id AND ln.fast
-    LEFT JOIN pal ON pal.installment_id = i.id
-    WHERE i.loan_id >= %(lo)s AND i.loan_id < %(hi)s
+    -- each row's figures computed once (OFFSET 0 keeps this a subquery: inlined, the aggregates
+    -- below would each recompute them)
+    SELECT loan_id, due_date, missed_streak, due, late, up, ui, uf, paid,
+           up + ui + uf > tolerance AS unsettled
+    FROM (
+        SELECT i.loan_id, i.due_date, i.missed_streak, ln.tolerance,
+               i.due_date < %(d)s AS due, i.due_date + ln.grace_days < %(d)s AS late,
+               i.principal - p.pp AS up, i.interest - p.pi AS ui, i.fees - p.pf AS uf, p.pp + p.pi + p.pf AS paid
+        FROM loans_installment i
+        JOIN ln ON ln.id = i.loan_id AND ln.fast
+        LEFT JOIN pal ON pal.installment_id = i.id
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN i.paid_through > %(d)s THEN coalesce(pal.pp, 0) ELSE i.paid_principal END AS pp,
+                   CASE WHEN i.paid_through > %(d)s THEN coalesce(pal.pi, 0) ELSE i.paid_interest END AS pi,
+                   CASE WHEN i.paid_through > %(d)s THEN coalesce(pal.pf, 0) ELSE i.paid_fees END AS pf
+        ) p
+        WHERE i.loan_id >= %(lo)s AND i.loan_id < %(hi)s
+        OFFSET 0
+    ) x
+    OFFSET 0
 ),
 fast_agg AS (
     -- one pass over the installments, pipelined (no intermediate table)
     SELECT loan_id,
-           coalesce(%(d)s - min(due_date) FILTER (
-               WHERE due_date < %(d)s AND principal + interest + fees - pp - pi - pf > tolerance
-           ), 0) AS dpd,
-           count(*) FILTER (
-               WHERE due_date + grace_days < %(d)s AND principal + interest + fees - pp - pi - pf > tolerance
-           ) AS overdue_installments,
-           count(*) FILTER (WHERE due_date + grace_days < %(d)s AND missed_streak > 0) AS cumulative_missed,
-           coalesce(max(missed_streak) FILTER (WHERE due_date + grace_days < %(d)s), 0) AS max_consecutive,
-           coalesce(sum(principal - pp) FILTER (WHERE due_date < %(d)s), 0) AS overdue_principal,
-           coalesce(sum(interest - pi) FILTER (WHERE due_date < %(d)s), 0) AS overdue_interest,
-           coalesce(sum(fees - pf) FILTER (WHERE due_date < %(d)s), 0) AS overdue_fees,
-           sum(principal - pp) AS outstanding_principal,
-           sum(pp + pi + pf) AS allocated
+           coalesce(%(d)s - min(due_date) FILTER (WHERE due AND unsettled), 0) AS dpd,
+           count(*) FILTER (WHERE late AND unsettled) AS overdue_installments,
+           count(*) FILTER (WHERE late AND missed_streak > 0) AS cumulative_missed,
+           coalesce(max(missed_streak) FILTER (WHERE late), 0) AS max_consecutive,
+           coalesce(sum(up) FILTER (WHERE due), 0) AS overdue_principal,
+           coalesce(sum(ui) FILTER (WHERE due), 0) AS overdue_interest,
+           coalesce(sum(uf) FILTER (WHERE due), 0) AS overdue_fees,
+           sum(up) AS outstanding_principal,
+           sum(paid) AS allocated
     FROM fast_inst
     GROUP BY loan_id
 ),
@@ -315,22 +335,25 @@ def sweep_chunk(*, as_of: date, lo: int, hi: int) -> int:
               "cure_months": CURE_FLOOR_MONTHS}  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")  # compiling this query costs more than running it
+        # A chunk is redone whole if its commit is lost in a crash (it is marked done in the same
+        # transaction), so its commit need not wait for the disk.
+        cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute("DROP TABLE IF EXISTS sweep_result")
+        cursor.execute("DROP TABLE IF EXISTS sweep_result, sweep_ln")
+        cursor.execute(_LOANS_SQL, params)
+        cursor.execute("ANALYZE sweep_ln")
         cursor.execute(_COMPUTE_SQL, params)
         cursor.execute(_SNAPSHOT_SQL)
         changed = cursor.rowcount
         cursor.execute(_STATE_SQL)
         changed += cursor.rowcount
         cursor.execute(_CONSUME_SQL, params)
-        cursor.execute("DROP TABLE sweep_result")
+        cursor.execute("DROP TABLE sweep_result, sweep_ln")
     return changed
 
 
-_SWEEP_TABLES = (
-    "loans_loan", "loans_installment", "loans_allocation", "loans_payment", "loans_loandelinquency",
-    "loans_delinquencysnapshot",
-)  # fmt: skip
+_SWEEP_INPUTS = ("loans_loan", "loans_installment", "loans_allocation", "loans_payment")
+_SWEEP_TABLES = (*_SWEEP_INPUTS, "loans_loandelinquency", "loans_delinquencysnapshot")
 
 
 def _analyze_if_stale() -> None:
@@ -351,7 +374,7 @@ def _analyze_if_stale() -> None:
             WHERE relname = ANY(%s)
               AND (coalesce(last_analyze, last_autoanalyze) IS NULL OR n_mod_since_analyze > 0.1 * n_live_tup + 50)
             """,
-            [list(_SWEEP_TABLES)],
+            [list(_SWEEP_INPUTS)],  # its own outputs are rewritten every night; autovacuum keeps up with them
         )
         for (table,) in cursor.fetchall():
             cursor.execute(f'ANALYZE "{table}"')

@@ -19,6 +19,7 @@ from loans.engine import (
     evaluate,
     payment_allocation,
     replay,
+    replay_one,
 )
 
 CENT = Decimal("0.01")
@@ -288,3 +289,33 @@ def test_full_horizon_ledger_is_causal(loan):
     assert [a for a in full.allocations if a.effective_date <= as_of] == [
         a for a in partial.allocations if a.effective_date <= as_of
     ]
+
+
+@st.composite
+def owed_schedules(draw) -> list[Installment]:
+    """What is still owed after older money: fully paid installments first (all zero), then
+    partly paid ones, then untouched ones; any component may be zero."""
+    schedule = draw(schedules())
+    paid_through = draw(st.integers(min_value=0, max_value=len(schedule)))
+    owed = []
+    for k, inst in enumerate(schedule):
+        if k < paid_through:
+            inst = replace(inst, principal=ZERO, interest=ZERO, fees=ZERO)
+        elif k == paid_through and draw(st.booleans()):
+            inst = replace(inst, fees=ZERO, interest=draw(cents(0, int(inst.interest / CENT))))
+        owed.append(inst)
+    return owed
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_replay_one_equals_replay(data):
+    # given a schedule of what is owed and one new payment
+    owed = data.draw(owed_schedules())
+    payment = data.draw(payment_lists(owed, max_size=1).filter(len))[0]
+    if data.draw(st.booleans()):  # on a due date: due that day counts as due
+        payment = replace(payment, value_date=data.draw(st.sampled_from([i.due_date for i in owed])))
+    params = data.draw(params_strategy)
+
+    # when / then the single-payment walk allocates exactly what the full replay does
+    assert replay_one(owed, payment, params) == replay(owed, [payment], params)

@@ -45,13 +45,17 @@ class MoneyField(serializers.Field):
         sign, digits, exponent = value.as_tuple()
         if exponent < -2:
             self.fail("places")
-        if len(value.quantize(CENT).as_tuple().digits) > MAX_MONEY_DIGITS:
+        try:
+            cents = value.quantize(CENT)
+        except InvalidOperation:  # more digits than the decimal context holds
+            self.fail("digits")
+        if len(cents.as_tuple().digits) > MAX_MONEY_DIGITS:
             self.fail("digits")
         if self.positive and value <= 0:
             self.fail("positive")
         if value < 0:
             self.fail("negative")
-        return value.quantize(CENT)
+        return cents
 
     def to_representation(self, value):
         return f"{Decimal(value).quantize(CENT):.2f}"

@@ -44,13 +44,13 @@ def test_posting_in_batches_equals_a_full_replay(admin, seed, monkeypatch):
     from loans.services import ledger
 
     appended = []
-    original = ledger.loans_append
+    original = ledger.plan_append
 
     def spy(*, loans, **kwargs):
         appended.extend(loan.id for loan in loans)
         return original(loans=loans, **kwargs)
 
-    monkeypatch.setattr(ledger, "loans_append", spy)
+    monkeypatch.setattr(ledger, "plan_append", spy)
     rng = random.Random(seed)
     loan = _loan(f"AP-{seed}", admin=admin, fees={3: Decimal("25.00")})
     day = date(2024, 1, 20)
@@ -77,3 +77,59 @@ def test_posting_in_batches_equals_a_full_replay(admin, seed, monkeypatch):
         assert _state(loan) == posted, f"batch {batch}"
         day += timedelta(days=rng.randint(1, 10) if early else rng.randint(5, 45))
     assert appended, "the append path was never taken"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_external_id_taken_meanwhile_by_another_loan_is_answered_once(monkeypatch):
+    """Another client posts the same external_id for a loan this batch did not lock, between the
+    batch's look-up and its insert: the batch is posted again and that request answered 409."""
+    import threading
+
+    from django.db import connection
+
+    from loanops.core.exceptions import ApplicationError
+    from loanops.core.testing import restore_reference_data
+    from loanops.org.models import Branch, Role
+    from loanops.org.tests.factories import UserFactory
+    from loans.models import Payment
+    from loans.services import payments
+
+    restore_reference_data()
+    Branch.objects.get_or_create(code="BR-A", defaults={"name": "A", "path": "BR-A/", "depth": 0})
+    admin = UserFactory(username="root-race", role=Role.ADMIN)
+    loan_a, loan_b = _loan("RACE-A", admin=admin), _loan("RACE-B", admin=admin)
+    original, calls = payments._number, []
+
+    def number_then_race(new):
+        calls.append(len(new))
+        if len(calls) == 1:
+            other = PaymentRequest(external_id="RACE-1", loan_number=loan_b.number, amount=Decimal("1000.00"),
+                                   value_date=date(2024, 2, 15), payer="borrower")  # fmt: skip
+
+            def post_elsewhere():
+                try:
+                    payments.payments_post(requests=[other], acting_user=admin)
+                finally:
+                    connection.close()
+
+            thread = threading.Thread(target=post_elsewhere)
+            thread.start()
+            thread.join()
+        return original(new)
+
+    monkeypatch.setattr(payments, "_number", number_then_race)
+    mine = [
+        PaymentRequest(external_id="RACE-1", loan_number=loan_a.number, amount=Decimal("1000.00"),
+                       value_date=date(2024, 2, 15), payer="borrower"),
+        PaymentRequest(external_id="RACE-2", loan_number=loan_a.number, amount=Decimal("500.00"),
+                       value_date=date(2024, 2, 15), payer="borrower"),
+    ]  # fmt: skip
+    answers = payments.payments_post(requests=mine, acting_user=admin)
+
+    assert len(calls) == 3  # the batch, the other client's post, the batch again
+    assert isinstance(answers[0], ApplicationError)
+    assert answers[0].status_code == 409
+    assert answers[1].created
+    assert answers[1].payment.response["allocation"][0]["principal"] == "400.00"
+    assert Payment.objects.get(external_id="RACE-1").loan_id == loan_b.id
+    assert list(Allocation.objects.filter(loan=loan_a).values_list("payment__external_id", flat=True)) == ["RACE-2"]
