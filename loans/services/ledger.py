@@ -19,7 +19,7 @@ from django.db import connection
 
 from loanops.core.time import business_date
 from loans import engine
-from loans.models import ZERO, Loan, ParameterSet, Payer
+from loans.models import ZERO, Loan, ParameterSet, Payer, Payment
 from loans.selectors import engine_params, parameter_versions
 
 
@@ -66,16 +66,11 @@ def _schedules(loan_ids: list[int]) -> dict[int, list[_Row]]:
 
 def _stored_payments(loan_ids: list[int]) -> dict[int, list[engine.Payment]]:
     payments: dict[int, list[engine.Payment]] = defaultdict(list)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id, loan_id, amount, value_date, payer FROM loans_payment "
-            "WHERE loan_id = ANY(%s) AND reversed_at IS NULL",
-            [loan_ids],
-        )
-        for pk, loan_id, amount, value_date, payer in cursor.fetchall():
-            payments[loan_id].append(
-                engine.Payment(key=pk, amount=amount, value_date=value_date, payer=payer, arrival=pk)
-            )
+    rows = Payment.objects.filter(loan_id__in=loan_ids, reversed_at__isnull=True).values_list(
+        "id", "loan_id", "amount", "value_date", "payer"
+    )
+    for pk, loan_id, amount, value_date, payer in rows:
+        payments[loan_id].append(engine.Payment(key=pk, amount=amount, value_date=value_date, payer=payer, arrival=pk))
     return payments
 
 
