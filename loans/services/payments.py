@@ -12,11 +12,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loanops.core.db import instances
 from loanops.core.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed
 from loanops.org.scoping import for_user
 from loans import engine
-from loans.locks import loan_lock, loans_lock
-from loans.models import Loan, Payment
+from loans.locks import loan_lock, loans_lock_numbers
+from loans.models import Payment
 from loans.services.ledger import loan_replay, plan_payments
 
 
@@ -103,14 +104,10 @@ def payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Paymen
 @transaction.atomic
 def _payments_post(*, requests: list[PaymentRequest], acting_user) -> list[PaymentOutcome | ApplicationError]:
     answers: list[PaymentOutcome | ApplicationError | None] = [None] * len(requests)
-    scoped = (
-        for_user(Loan.objects.all(), acting_user)
-        .filter(number__in={r.loan_number for r in requests})
-        .only(*_LEDGER_FIELDS)
-    )
-    locked = {loan.id: loan for loan in loans_lock(scoped)}
+    numbers = list({r.loan_number for r in requests})
+    locked = {loan.id: loan for loan in loans_lock_numbers(numbers, acting_user, _LEDGER_FIELDS)}
     loans = {loan.number: loan for loan in locked.values()}
-    posted = {p.external_id: p for p in Payment.objects.filter(external_id__in=[r.external_id for r in requests])}
+    posted = {p.external_id: p for p in _stored([r.external_id for r in requests])}
     new: list[tuple[int, Payment]] = []
     first_index: dict[str, int] = {}
     for index, request in enumerate(requests):
@@ -165,6 +162,15 @@ def _payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Payme
     return answers
 
 
+def _stored(external_ids: list[str]) -> list[Payment]:
+    """The payments already posted under these external ids (plain SQL: this runs on every post)."""
+    fields = Payment._meta.concrete_fields
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(f.column for f in fields)} FROM loans_payment WHERE external_id = ANY(%s)",
+                       [external_ids])  # fmt: skip
+        return instances(Payment, [f.attname for f in fields], cursor.fetchall())
+
+
 def _number(new: list[tuple[int, Payment]]) -> None:
     """Give the new payments their ids (the arrival order) before they are stored."""
     with connection.cursor() as cursor:
@@ -175,6 +181,18 @@ def _number(new: list[tuple[int, Payment]]) -> None:
         payment.id = pk
 
 
+_INSERT_SQL = """
+    INSERT INTO loans_payment (id, external_id, loan_id, amount, value_date, payer, received_at, request_fingerprint,
+                               response, reversal_reason)
+    SELECT v.id, v.external_id, v.loan_id, v.amount, v.value_date, v.payer, %(received_at)s::timestamptz,
+           v.fingerprint, v.response, ''
+    FROM unnest(%(ids)s::bigint[], %(external_ids)s::text[], %(loans)s::bigint[], %(amounts)s::numeric[],
+                %(value_dates)s::date[], %(payers)s::text[], %(fingerprints)s::text[], %(responses)s::jsonb[])
+         AS v(id, external_id, loan_id, amount, value_date, payer, fingerprint, response)
+    ON CONFLICT (external_id) DO NOTHING
+"""
+
+
 def _insert(new: list[tuple[int, Payment]]) -> None:
     """Store the new payments, with their answers; raise _ExternalIdTaken if some external_id
     is already taken (its holder may have committed only now: the unique index waits for it)."""
@@ -182,21 +200,13 @@ def _insert(new: list[tuple[int, Payment]]) -> None:
     for _index, payment in new:
         payment.received_at = now
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO loans_payment (id, external_id, loan_id, amount, value_date, payer, received_at,
-                                       request_fingerprint, response, reversal_reason)
-            SELECT v.*, '' FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::numeric[], %s::date[],
-                                       %s::text[], %s::timestamptz[], %s::text[], %s::jsonb[]) AS v
-            ON CONFLICT (external_id) DO NOTHING
-            """,
-            [
-                [p.id for _i, p in new], [p.external_id for _i, p in new], [p.loan_id for _i, p in new],
-                [p.amount for _i, p in new], [p.value_date for _i, p in new], [p.payer for _i, p in new],
-                [now] * len(new), [p.request_fingerprint for _i, p in new],
-                [json.dumps(p.response) for _i, p in new],
-            ],
-        )  # fmt: skip
+        cursor.execute(_INSERT_SQL, {
+            "ids": [p.id for _i, p in new], "external_ids": [p.external_id for _i, p in new],
+            "loans": [p.loan_id for _i, p in new], "amounts": [p.amount for _i, p in new],
+            "value_dates": [p.value_date for _i, p in new], "payers": [p.payer for _i, p in new],
+            "received_at": now, "fingerprints": [p.request_fingerprint for _i, p in new],
+            "responses": [json.dumps(p.response) for _i, p in new],
+        })  # fmt: skip
         if cursor.rowcount != len(new):
             raise _ExternalIdTaken
 

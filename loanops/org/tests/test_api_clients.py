@@ -2,8 +2,14 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from knox.models import AuthToken
+
+from loanops.org.auth import ApiTokenAuthentication
+from loanops.org.models import User
+from loanops.org.scoping import visible_paths
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +65,35 @@ def test_branch_upsert_builds_the_tree(api):
     assert api.put("/api/v1/branches/X1", {"name": "Loop", "parent": "X3"}, format="json").status_code == 400
     assert api.put("/api/v1/branches/X9", {"name": "Orphan", "parent": "NOPE"}, format="json").status_code == 400
     assert api.put("/api/v1/branches/bad code", {"name": "x"}, format="json").status_code == 400
+
+
+@pytest.mark.parametrize("credentials", ["zz-not-hex", "0" * 64, "é", "a b"])
+def test_a_malformed_or_unknown_token_is_refused(org, client, credentials):
+    _create("core-banking")
+    response = client.get("/api/v1/loans", HTTP_AUTHORIZATION=f"Token {credentials}")
+    assert response.status_code == 401
+
+
+def test_a_deactivated_client_is_refused(org, client):
+    token = _create("core-banking")
+    User.objects.filter(username="core-banking").update(is_active=False)
+    assert client.get("/api/v1/loans", HTTP_AUTHORIZATION=f"Token {token}").status_code == 401
+
+
+def test_token_user_and_branches_are_read_in_one_query(org, rf):
+    token = _create("limited", "--branch", "BR-A")
+    request = rf.get("/api/v1/loans", HTTP_AUTHORIZATION=f"Token {token}")
+    with CaptureQueriesContext(connection) as queries:
+        user, auth_token = ApiTokenAuthentication().authenticate(request)
+        paths = visible_paths(user)
+    assert len(queries) == 1
+    assert user.username == "limited"
+    assert auth_token.user is user
+    assert paths == [org["a"].path]
+    assert list(user.branches.values_list("path", flat=True)) == paths
+
+
+def test_a_client_without_branches_sees_every_branch(org, rf):
+    token = _create("everything")
+    user, _ = ApiTokenAuthentication().authenticate(rf.get("/", HTTP_AUTHORIZATION=f"Token {token}"))
+    assert visible_paths(user) is None

@@ -1,5 +1,8 @@
 import pytest
+from rest_framework.test import APIClient
 
+from loanops.org.services.api_clients import api_client_create
+from loanops.org.tests.factories import BranchFactory
 from loans.models import Allocation, Installment, Loan, Payment
 from loans.tests.fixtures import loan_body
 
@@ -162,3 +165,27 @@ def test_bulk_rejects_items_that_are_not_objects_and_oversized_batches(api):
     assert api.post("/api/v1/payments/bulk", too_many, format="json").status_code == 400
     assert api.post("/api/v1/payments/bulk", {"payments": []}, format="json").status_code == 400
     assert Payment.objects.count() == 1
+
+
+def test_payment_scoping_treats_like_wildcards_in_branch_paths_literally(api, org):
+    # given two sibling branches whose paths differ where one has "_" (a LIKE wildcard)
+    BranchFactory(code="BR_C", name="C", parent=org["north"])
+    BranchFactory(code="BRXC", name="X", parent=org["north"])
+    _, token, _ = api_client_create(name="core-c", branch_codes=["BR_C"])
+    client_c = APIClient()
+    client_c.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    api.put("/api/v1/loans/L-C", loan_body("BR_C"), format="json")
+    api.put("/api/v1/loans/L-X", loan_body("BRXC", borrower={"external_id": "C-9", "name": "X"}), format="json")
+    payment = {"amount": "10.00", "value_date": "2024-02-15"}
+    # when / then
+    assert client_c.post("/api/v1/payments", {**payment, "external_id": "P-X", "loan_number": "L-X"},
+                         format="json").status_code == 404  # fmt: skip
+    assert client_c.post("/api/v1/payments", {**payment, "external_id": "P-C", "loan_number": "L-C"},
+                         format="json").status_code == 201  # fmt: skip
+    items = [
+        {**payment, "external_id": "B-X", "loan_number": "L-X"},
+        {**payment, "external_id": "B-C", "loan_number": "L-C"},
+    ]
+    results = client_c.post("/api/v1/payments/bulk", {"payments": items}, format="json").json()["results"]
+    assert [r["status"] for r in results] == [404, 201]
+    assert set(Payment.objects.values_list("external_id", flat=True)) == {"P-C", "B-C"}
