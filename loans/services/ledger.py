@@ -17,6 +17,7 @@ from datetime import date, timedelta
 
 from django.db import connection
 
+from loanops.core.db import pg_array
 from loanops.core.time import business_date
 from loans import engine
 from loans.models import ZERO, Loan, ParameterSet, Payer, Payment
@@ -64,6 +65,55 @@ def _schedules(loan_ids: list[int]) -> dict[int, list[_Row]]:
     return schedules
 
 
+class _Tail:
+    """What appending money needs of a loan's schedule: its installments from the one before the
+    first still open (`seeded`: that one is there only for its streak), and the schedule's
+    totals."""
+
+    __slots__ = ("rows", "seeded", "paid_total", "owed_total")
+
+    def __init__(self) -> None:
+        self.rows: list[_Row] = []
+        self.seeded = False
+        self.paid_total = self.owed_total = ZERO
+
+
+# Installments before the first open one are paid in full: new money cannot reach them and their
+# streaks stay as they are. Reading only the rest keeps a bulk post from loading every schedule
+# whole (most of it paid, on a loan half-way through its term).
+_OPEN_SCHEDULES_SQL = """
+SELECT loan_id, first_open, paid, owed, id, number, due_date, principal, interest, fees, paid_principal, paid_interest,
+       paid_fees, borrower_paid_by_deadline, missed_streak, paid_through
+FROM (
+    SELECT i.*, sum(paid_principal + paid_interest + paid_fees) OVER w AS paid,
+           sum(principal + interest + fees) OVER w AS owed,
+           coalesce(min(number) FILTER (WHERE paid_principal + paid_interest + paid_fees < principal + interest + fees)
+                    OVER w, max(number) OVER w + 1) AS first_open
+    FROM loans_installment i
+    WHERE loan_id = ANY(%s)
+    WINDOW w AS (PARTITION BY loan_id)
+) schedule
+WHERE number >= first_open - 1
+ORDER BY loan_id, number
+"""
+
+
+def _open_schedules(loan_ids: list[int]) -> dict[int, _Tail]:
+    tails: dict[int, _Tail] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_OPEN_SCHEDULES_SQL, [loan_ids])
+        for loan_id, first_open, paid, owed, *values in cursor.fetchall():
+            tail = tails.get(loan_id)
+            if tail is None:
+                tail = tails[loan_id] = _Tail()
+                tail.paid_total, tail.owed_total = paid, owed
+            row = _Row(values)
+            if not tail.rows and row.number < first_open:
+                tail.seeded = True
+            tail.rows.append(row)
+    return tails
+
+
 def _stored_payments(loan_ids: list[int]) -> dict[int, list[engine.Payment]]:
     payments: dict[int, list[engine.Payment]] = defaultdict(list)
     rows = Payment.objects.filter(loan_id__in=loan_ids, reversed_at__isnull=True).values_list(
@@ -92,6 +142,11 @@ class LedgerUpdate:
     replaced: list[int] = field(default_factory=list)  # loans whose ledger is rewritten whole
     allocations: list[tuple] = field(default_factory=list)
     installment_rows: list[tuple] = field(default_factory=list)
+    # Installments whose missed streak alone changes, as runs (loan id, first number, last
+    # number, streak of the first): money paid before a due date resets that installment's
+    # streak and shifts every later one, so an on-time payment would otherwise rewrite the whole
+    # rest of the schedule row by row.
+    streak_runs: list[tuple] = field(default_factory=list)
     loan_rows: list[tuple] = field(default_factory=list)
     loan_states: list[tuple[Loan, str, date | None]] = field(default_factory=list)
 
@@ -100,9 +155,20 @@ class LedgerUpdate:
         self.replaced += other.replaced
         self.allocations += other.allocations
         self.installment_rows += other.installment_rows
+        self.streak_runs += other.streak_runs
         self.loan_rows += other.loan_rows
         self.loan_states += other.loan_states
         return self
+
+    def add_streaks(self, loan_id: int, rows: list[tuple[int, int]]) -> None:
+        """Store new streaks (installment number, streak), in number order, as runs: consecutive
+        numbers whose streaks go up by one."""
+        for number, streak in rows:
+            run = self.streak_runs[-1] if self.streak_runs else None
+            if run and run[0] == loan_id and run[2] == number - 1 and run[3] + (number - run[1]) == streak:
+                self.streak_runs[-1] = (loan_id, run[1], number, run[3])
+            else:
+                self.streak_runs.append((loan_id, number, number, streak))
 
     def write(self) -> dict[int, engine.Ledger]:
         """Store the plan in one statement (one round trip, whatever the number of loans)."""
@@ -114,18 +180,21 @@ class LedgerUpdate:
         return self.ledgers
 
 
-def _columns(rows: list[tuple], width: int) -> list[list]:
-    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+def _columns(rows: list[tuple], width: int) -> list[str]:
+    """ROWS as one array literal per column (see pg_array)."""
+    return [pg_array(column) for column in zip(*rows, strict=True)] if rows else ["{}"] * width
 
 
 def _write_params(update: LedgerUpdate) -> dict:
     allocations = _columns(update.allocations, 9)
     installments = _columns(update.installment_rows, 7)
+    streaks = _columns(update.streak_runs, 4)
     loans = _columns(update.loan_rows, 8)
     return {
-        "replaced": update.replaced,
+        "replaced": pg_array(update.replaced),
         **{f"a{k}": column for k, column in enumerate(allocations)},
         **{f"i{k}": column for k, column in enumerate(installments)},
+        **{f"s{k}": column for k, column in enumerate(streaks)},
         **{f"l{k}": column for k, column in enumerate(loans)},
     }
 
@@ -150,6 +219,12 @@ summaries AS (
                 %(i5)s::int[], %(i6)s::date[])
          AS v(id, pp, pi, pf, bpd, streak, through)
     WHERE i.id = v.id
+),
+streaks AS (
+    UPDATE loans_installment i
+    SET missed_streak = r.streak + (i.number - r.first)
+    FROM unnest(%(s0)s::bigint[], %(s1)s::int[], %(s2)s::int[], %(s3)s::int[]) AS r(loan_id, first, last, streak)
+    WHERE i.loan_id = r.loan_id AND i.number BETWEEN r.first AND r.last
 )
 UPDATE loans_loan l
 SET ledger_version = l.ledger_version + 1, received_total = v.received, last_value_date = v.last_value,
@@ -206,6 +281,7 @@ def plan_replay(
             if row.payer == Payer.BORROWER and row.effective_date <= installment.due_date + grace:
                 sums[3] += row.principal + row.interest + row.fees
         streak = 0
+        streaks = []
         for installment in schedule:
             sums = paid[installment.number]
             total = installment.principal + installment.interest + installment.fees
@@ -214,8 +290,11 @@ def plan_replay(
             current = [installment.paid_principal, installment.paid_interest, installment.paid_fees,
                        installment.borrower_paid_by_deadline, installment.missed_streak,
                        installment.paid_through]  # fmt: skip
-            if sums != current:
+            if sums[:4] != current[:4] or sums[5] != current[5]:
                 update.installment_rows.append((installment.id, *sums))
+            elif streak != installment.missed_streak:
+                streaks.append((installment.number, streak))
+        update.add_streaks(loan.id, streaks)
         owed = sum((i.principal + i.interest + i.fees for i in schedule), ZERO)
         allocated = sum((a.principal + a.interest + a.fees for a in ledger.allocations), ZERO)
         last_effective = max((a.effective_date for a in ledger.allocations), default=None)
@@ -268,13 +347,12 @@ def plan_append(
     update = LedgerUpdate()
     if not loans:
         return update
-    installments = _schedules([loan.id for loan in loans])
+    tails = _open_schedules([loan.id for loan in loans])
     parameter_sets = parameter_sets or _parameter_sets_by_product({loan.product_id for loan in loans})
     full = []
     for loan in loans:
-        schedule = installments[loan.id]
-        paid_total = sum((i.paid_principal + i.paid_interest + i.paid_fees for i in schedule), ZERO)
-        if paid_total != loan.received_total:  # money waiting in suspense: replay in full
+        tail = tails.get(loan.id) or _Tail()
+        if tail.paid_total != loan.received_total:  # money waiting in suspense: replay in full
             full.append(loan)
             continue
         parameter_set = parameter_sets[loan.product_id]
@@ -283,7 +361,7 @@ def plan_append(
         # Installments already paid in full take nothing more.
         owed = [
             _Owed(i)
-            for i in schedule
+            for i in tail.rows
             if i.paid_principal + i.paid_interest + i.paid_fees < i.principal + i.interest + i.fees
         ]
         if len(payments) == 1:
@@ -291,7 +369,7 @@ def plan_append(
         else:
             ledger = engine.replay(owed, payments, params)
         update.ledgers[loan.id] = ledger
-        by_number = {i.number: i for i in schedule}
+        by_number = {i.number: i for i in tail.rows}
         changed: dict[int, _Row] = {}
         grace = timedelta(days=parameter_set.grace_days)
         for row in ledger.allocations:
@@ -304,26 +382,29 @@ def plan_append(
             if row.payer == Payer.BORROWER and row.effective_date <= installment.due_date + grace:
                 installment.borrower_paid_by_deadline += row.principal + row.interest + row.fees
             changed[installment.id] = installment
-        streak = 0
-        for installment in schedule:
+        # Streaks before the first open installment cannot change: start from the one before it.
+        streak, recount = (tail.rows[0].missed_streak, tail.rows[1:]) if tail.seeded else (0, tail.rows)
+        streaks = []
+        for installment in recount:
             total = installment.principal + installment.interest + installment.fees
             streak = streak + 1 if total - installment.borrower_paid_by_deadline > parameter_set.tolerance else 0
             if streak != installment.missed_streak:
                 installment.missed_streak = streak
-                changed[installment.id] = installment
+                if installment.id not in changed:
+                    streaks.append((installment.number, streak))
         update.installment_rows.extend(
             (i.id, i.paid_principal, i.paid_interest, i.paid_fees, i.borrower_paid_by_deadline, i.missed_streak,
              i.paid_through)
             for i in changed.values()
         )  # fmt: skip
+        update.add_streaks(loan.id, streaks)
         received = loan.received_total + sum((p.amount for p in payments), ZERO)
-        allocated = paid_total + sum((a.principal + a.interest + a.fees for a in ledger.allocations), ZERO)
+        allocated = tail.paid_total + sum((a.principal + a.interest + a.fees for a in ledger.allocations), ZERO)
         through = max(
             filter(None, [loan.ledger_through, *(a.effective_date for a in ledger.allocations)]), default=None
         )
-        owed_total = sum((i.principal + i.interest + i.fees for i in schedule), ZERO)
         status, closed_on = loan.status, loan.closed_on
-        if status == Loan.Status.ACTIVE and schedule and allocated >= owed_total:
+        if status == Loan.Status.ACTIVE and tail.rows and allocated >= tail.owed_total:
             status, closed_on = Loan.Status.CLOSED, through
         update.loan_states.append((loan, status, closed_on))
         last_value = max(filter(None, [loan.last_value_date, *(p.value_date for p in payments)]))

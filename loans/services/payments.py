@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from loanops.core.db import instances
+from loanops.core.db import instances, pg_array
 from loanops.core.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed
 from loanops.org.scoping import for_user
 from loans import engine
@@ -201,11 +201,11 @@ def _insert(new: list[tuple[int, Payment]]) -> None:
         payment.received_at = now
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_SQL, {
-            "ids": [p.id for _i, p in new], "external_ids": [p.external_id for _i, p in new],
-            "loans": [p.loan_id for _i, p in new], "amounts": [p.amount for _i, p in new],
-            "value_dates": [p.value_date for _i, p in new], "payers": [p.payer for _i, p in new],
-            "received_at": now, "fingerprints": [p.request_fingerprint for _i, p in new],
-            "responses": [json.dumps(p.response) for _i, p in new],
+            "ids": pg_array(p.id for _i, p in new), "external_ids": pg_array(p.external_id for _i, p in new),
+            "loans": pg_array(p.loan_id for _i, p in new), "amounts": pg_array(p.amount for _i, p in new),
+            "value_dates": pg_array(p.value_date for _i, p in new), "payers": pg_array(p.payer for _i, p in new),
+            "received_at": now, "fingerprints": pg_array(p.request_fingerprint for _i, p in new),
+            "responses": pg_array(json.dumps(p.response) for _i, p in new),
         })  # fmt: skip
         if cursor.rowcount != len(new):
             raise _ExternalIdTaken

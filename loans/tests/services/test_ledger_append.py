@@ -31,7 +31,9 @@ def _state(loan):
     installments = list(
         Installment.objects.filter(loan=loan)
         .order_by("number")
-        .values_list("paid_principal", "paid_interest", "paid_fees", "borrower_paid_by_deadline", "missed_streak")
+        .values_list(
+            "paid_principal", "paid_interest", "paid_fees", "borrower_paid_by_deadline", "missed_streak", "paid_through"
+        )
     )
     summary = Loan.objects.filter(id=loan.id).values_list(
         "received_total", "last_value_date", "ledger_through", "status", "closed_on"
