@@ -57,7 +57,8 @@ SELECT l.id, l.branch_id, l.product_id, l.dealer_id, l.officer_id, prm.parameter
        (l.ledger_grace_days = prm.grace_days AND l.ledger_tolerance = prm.tolerance) AS fast
 FROM loans_loan l
 JOIN prm ON prm.product_id = l.product_id
-LEFT JOIN loans_loandelinquency st ON st.loan_id = l.id
+-- (the id range again on the state: else, with a full state table, each chunk may hash all of it)
+LEFT JOIN loans_loandelinquency st ON st.loan_id = l.id AND st.loan_id >= %(lo)s AND st.loan_id < %(hi)s
 WHERE l.id >= %(lo)s AND l.id < %(hi)s AND l.disbursement_date <= %(d)s
   AND (l.status = 'active' OR l.closed_on >= %(d)s OR st.loan_id IS NULL OR st.as_of < l.closed_on)
   -- a rerun for the same date skips loans whose ledger and parameters did not change since
@@ -198,8 +199,10 @@ prev AS (
            coalesce(s.npl_hold, st.npl_hold) AS npl_hold,
            CASE WHEN s.loan_id IS NOT NULL THEN s.dpd_zero_since ELSE st.dpd_zero_since END AS dpd_zero_since
     FROM ln
-    LEFT JOIN loans_delinquencysnapshot s ON s.loan_id = ln.id AND s.as_of = %(d)s - 1
-    LEFT JOIN loans_loandelinquency st ON st.loan_id = ln.id AND st.as_of <= %(d)s
+    LEFT JOIN loans_delinquencysnapshot s
+           ON s.loan_id = ln.id AND s.as_of = %(d)s - 1 AND s.loan_id >= %(lo)s AND s.loan_id < %(hi)s
+    LEFT JOIN loans_loandelinquency st
+           ON st.loan_id = ln.id AND st.as_of <= %(d)s AND st.loan_id >= %(lo)s AND st.loan_id < %(hi)s
 ),
 cure AS (
     SELECT * FROM unnest(%(cure_ids)s::bigint[], %(cure_dates)s::date[]) AS c(loan_id, cure_on)
