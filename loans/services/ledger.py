@@ -6,9 +6,8 @@ per installment, money received per loan) and opens or closes the loan: it is cl
 everything in its schedule is paid, and reopens if a reversal undoes that.
 
 Work is planned first (`LedgerUpdate`: the engine's results and the rows to write, nothing
-written) and then written with a handful of set-based statements, so that a caller can still
-change its mind in between (payments_post inserts the payments, with their answers, between
-the two).
+written) and then written in one set-based statement, so that a caller can still add to it in
+between (payments_post adds the new payments, with their answers, stored by the same statement).
 """
 
 from collections import defaultdict
@@ -149,6 +148,11 @@ class LedgerUpdate:
     streak_runs: list[tuple] = field(default_factory=list)
     loan_rows: list[tuple] = field(default_factory=list)
     loan_states: list[tuple[Loan, str, date | None]] = field(default_factory=list)
+    # New payments stored by the same statement (id, external_id, loan_id, amount, value_date,
+    # payer, received_at, request_fingerprint, response as JSON text), set by payment posting: their
+    # allocations are in the plan. An external_id already taken is skipped, not stored.
+    payments: list[tuple] = field(default_factory=list)
+    payments_stored: int = 0
 
     def merge(self, other: "LedgerUpdate") -> "LedgerUpdate":
         self.ledgers.update(other.ledgers)
@@ -172,9 +176,10 @@ class LedgerUpdate:
 
     def write(self) -> dict[int, engine.Ledger]:
         """Store the plan in one statement (one round trip, whatever the number of loans)."""
-        if self.loan_rows:
+        if self.loan_rows or self.payments:
             with connection.cursor() as cursor:
                 cursor.execute(_WRITE_SQL, _write_params(self))
+                self.payments_stored = cursor.fetchone()[0]
         for loan, status, closed_on in self.loan_states:
             loan.status, loan.closed_on = status, closed_on
         return self.ledgers
@@ -190,7 +195,9 @@ def _write_params(update: LedgerUpdate) -> dict:
     installments = _columns(update.installment_rows, 7)
     streaks = _columns(update.streak_runs, 4)
     loans = _columns(update.loan_rows, 8)
+    payments = _columns(update.payments, 9)
     return {
+        **{f"p{k}": column for k, column in enumerate(payments)},
         "replaced": pg_array(update.replaced),
         **{f"a{k}": column for k, column in enumerate(allocations)},
         **{f"i{k}": column for k, column in enumerate(installments)},
@@ -202,7 +209,16 @@ def _write_params(update: LedgerUpdate) -> dict:
 # The statements of a data-modifying WITH share one snapshot: the DELETE removes only the rows
 # that were there before (a replayed loan's old ledger), never the ones inserted beside it.
 _WRITE_SQL = """
-WITH gone AS (
+WITH stored_payments AS (
+    INSERT INTO loans_payment (id, external_id, loan_id, amount, value_date, payer, received_at, request_fingerprint,
+                               response, reversal_reason)
+    SELECT v.*, ''
+    FROM unnest(%(p0)s::bigint[], %(p1)s::text[], %(p2)s::bigint[], %(p3)s::numeric[], %(p4)s::date[], %(p5)s::text[],
+                %(p6)s::timestamptz[], %(p7)s::text[], %(p8)s::jsonb[]) AS v
+    ON CONFLICT (external_id) DO NOTHING
+    RETURNING 1
+),
+gone AS (
     DELETE FROM loans_allocation WHERE loan_id = ANY(%(replaced)s::bigint[])
 ),
 added AS (
@@ -225,16 +241,19 @@ streaks AS (
     SET missed_streak = r.streak + (i.number - r.first)
     FROM unnest(%(s0)s::bigint[], %(s1)s::int[], %(s2)s::int[], %(s3)s::int[]) AS r(loan_id, first, last, streak)
     WHERE i.loan_id = r.loan_id AND i.number BETWEEN r.first AND r.last
+),
+loans AS (
+    UPDATE loans_loan l
+    SET ledger_version = l.ledger_version + 1, received_total = v.received, last_value_date = v.last_value,
+        ledger_through = v.through, ledger_grace_days = v.grace, ledger_tolerance = v.tolerance,
+        status = v.status, closed_on = v.closed_on,
+        updated_at = CASE WHEN l.status <> v.status THEN now() ELSE l.updated_at END
+    FROM unnest(%(l0)s::bigint[], %(l1)s::numeric[], %(l2)s::date[], %(l3)s::date[], %(l4)s::int[], %(l5)s::numeric[],
+                %(l6)s::text[], %(l7)s::date[])
+         AS v(id, received, last_value, through, grace, tolerance, status, closed_on)
+    WHERE l.id = v.id
 )
-UPDATE loans_loan l
-SET ledger_version = l.ledger_version + 1, received_total = v.received, last_value_date = v.last_value,
-    ledger_through = v.through, ledger_grace_days = v.grace, ledger_tolerance = v.tolerance,
-    status = v.status, closed_on = v.closed_on,
-    updated_at = CASE WHEN l.status <> v.status THEN now() ELSE l.updated_at END
-FROM unnest(%(l0)s::bigint[], %(l1)s::numeric[], %(l2)s::date[], %(l3)s::date[], %(l4)s::int[], %(l5)s::numeric[],
-            %(l6)s::text[], %(l7)s::date[])
-     AS v(id, received, last_value, through, grace, tolerance, status, closed_on)
-WHERE l.id = v.id
+SELECT count(*) FROM stored_payments
 """
 
 

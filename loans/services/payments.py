@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from loanops.core.db import instances, pg_array
+from loanops.core.db import instances
 from loanops.core.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed
 from loanops.org.scoping import for_user
 from loans import engine
@@ -90,7 +90,7 @@ def payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Paymen
     and a payment posted twice at the same moment is posted once.
 
     The ledgers are planned before anything is written, so that each payment is stored once,
-    with its answer, and the plan is written after it. If another client posted one of the
+    with its answer, in the statement that writes the plan. If another client posted one of the
     external ids meanwhile (for a loan this batch did not lock), the batch is rolled back and
     posted again: that request then gets the other payment's answer."""
     for _attempt in range(10):
@@ -107,7 +107,8 @@ def _payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Payme
     numbers = list({r.loan_number for r in requests})
     locked = {loan.id: loan for loan in loans_lock_numbers(numbers, acting_user, _LEDGER_FIELDS)}
     loans = {loan.number: loan for loan in locked.values()}
-    posted = {p.external_id: p for p in _stored([r.external_id for r in requests])}
+    stored, fresh_ids = _stored_and_ids([r.external_id for r in requests], count=len(requests) if locked else 0)
+    posted = {p.external_id: p for p in stored}
     new: list[tuple[int, Payment]] = []
     first_index: dict[str, int] = {}
     for index, request in enumerate(requests):
@@ -139,7 +140,7 @@ def _payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Payme
             )  # fmt: skip
             new.append((index, payment))
     if new:
-        _number(new)
+        _number(new, fresh_ids)
         new_by_loan = defaultdict(list)
         for _index, payment in new:
             new_by_loan[payment.loan_id].append(
@@ -147,10 +148,21 @@ def _payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Payme
                                payer=payment.payer, arrival=payment.id)
             )  # fmt: skip
         update = plan_payments(loans=[locked[loan_id] for loan_id in sorted(new_by_loan)], new_payments=new_by_loan)
+        now = timezone.now()
         for _index, payment in new:
             payment.response = _answer(payment, locked[payment.loan_id].number, update.ledgers[payment.loan_id])
-        _insert(new)
+            payment.received_at = now
+        # Stored with the ledger, in one statement. An external_id found taken now was posted by
+        # another client meanwhile (its holder may have committed only now: the unique index
+        # waits for it): then nothing of this batch stays, and it is posted again.
+        update.payments = [
+            (p.id, p.external_id, p.loan_id, p.amount, p.value_date, p.payer, now, p.request_fingerprint,
+             json.dumps(p.response))
+            for _index, p in new
+        ]  # fmt: skip
         update.write()
+        if update.payments_stored != len(new):
+            raise _ExternalIdTaken
     for index, payment in new:
         payment.loan = locked[payment.loan_id]
         answers[index] = PaymentOutcome(payment=payment, created=True)
@@ -162,53 +174,33 @@ def _payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Payme
     return answers
 
 
-def _stored(external_ids: list[str]) -> list[Payment]:
-    """The payments already posted under these external ids (plain SQL: this runs on every post)."""
+def _stored_and_ids(external_ids: list[str], count: int) -> tuple[list[Payment], list[int]]:
+    """The payments already posted under these external ids, and COUNT fresh payment ids (enough
+    for every request to be new), in one round trip. Called with the loans locked: payment ids are
+    the arrival order, so a loan's money must be numbered in the order its lock is taken."""
     fields = Payment._meta.concrete_fields
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(f.column for f in fields)} FROM loans_payment WHERE external_id = ANY(%s)",
-                       [external_ids])  # fmt: skip
-        return instances(Payment, [f.attname for f in fields], cursor.fetchall())
+        cursor.execute(
+            f"""
+            WITH fresh AS (
+                SELECT array_agg(nextval(pg_get_serial_sequence('loans_payment', 'id'))) AS ids
+                FROM generate_series(1, %s)
+            )
+            SELECT fresh.ids, {", ".join(f"p.{f.column}" for f in fields)}
+            FROM fresh LEFT JOIN loans_payment p ON p.external_id = ANY(%s)
+            """,
+            [count, external_ids],
+        )
+        rows = cursor.fetchall()
+    ids = sorted(rows[0][0] or [])
+    stored = [row[1:] for row in rows if row[1] is not None]
+    return instances(Payment, [f.attname for f in fields], stored), ids
 
 
-def _number(new: list[tuple[int, Payment]]) -> None:
+def _number(new: list[tuple[int, Payment]], ids: list[int]) -> None:
     """Give the new payments their ids (the arrival order) before they are stored."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence('loans_payment', 'id')) FROM generate_series(1, %s)",
-                       [len(new)])  # fmt: skip
-        ids = sorted(row[0] for row in cursor.fetchall())
-    for (_index, payment), pk in zip(new, ids, strict=True):
+    for (_index, payment), pk in zip(new, ids, strict=False):
         payment.id = pk
-
-
-_INSERT_SQL = """
-    INSERT INTO loans_payment (id, external_id, loan_id, amount, value_date, payer, received_at, request_fingerprint,
-                               response, reversal_reason)
-    SELECT v.id, v.external_id, v.loan_id, v.amount, v.value_date, v.payer, %(received_at)s::timestamptz,
-           v.fingerprint, v.response, ''
-    FROM unnest(%(ids)s::bigint[], %(external_ids)s::text[], %(loans)s::bigint[], %(amounts)s::numeric[],
-                %(value_dates)s::date[], %(payers)s::text[], %(fingerprints)s::text[], %(responses)s::jsonb[])
-         AS v(id, external_id, loan_id, amount, value_date, payer, fingerprint, response)
-    ON CONFLICT (external_id) DO NOTHING
-"""
-
-
-def _insert(new: list[tuple[int, Payment]]) -> None:
-    """Store the new payments, with their answers; raise _ExternalIdTaken if some external_id
-    is already taken (its holder may have committed only now: the unique index waits for it)."""
-    now = timezone.now()
-    for _index, payment in new:
-        payment.received_at = now
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL, {
-            "ids": pg_array(p.id for _i, p in new), "external_ids": pg_array(p.external_id for _i, p in new),
-            "loans": pg_array(p.loan_id for _i, p in new), "amounts": pg_array(p.amount for _i, p in new),
-            "value_dates": pg_array(p.value_date for _i, p in new), "payers": pg_array(p.payer for _i, p in new),
-            "received_at": now, "fingerprints": pg_array(p.request_fingerprint for _i, p in new),
-            "responses": pg_array(json.dumps(p.response) for _i, p in new),
-        })  # fmt: skip
-        if cursor.rowcount != len(new):
-            raise _ExternalIdTaken
 
 
 def _answer_existing(request: PaymentRequest, existing: Payment) -> PaymentOutcome | ApplicationError:

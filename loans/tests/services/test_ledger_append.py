@@ -102,7 +102,7 @@ def test_an_external_id_taken_meanwhile_by_another_loan_is_answered_once(monkeyp
     loan_a, loan_b = _loan("RACE-A", admin=admin), _loan("RACE-B", admin=admin)
     original, calls = payments._number, []
 
-    def number_then_race(new):
+    def number_then_race(new, ids):
         calls.append(len(new))
         if len(calls) == 1:
             other = PaymentRequest(external_id="RACE-1", loan_number=loan_b.number, amount=Decimal("1000.00"),
@@ -117,7 +117,7 @@ def test_an_external_id_taken_meanwhile_by_another_loan_is_answered_once(monkeyp
             thread = threading.Thread(target=post_elsewhere)
             thread.start()
             thread.join()
-        return original(new)
+        return original(new, ids)
 
     monkeypatch.setattr(payments, "_number", number_then_race)
     mine = [
