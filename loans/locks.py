@@ -1,9 +1,11 @@
 """Named row locks. Always lock a loan before rewriting its ledger (payments, reversals, schedule)."""
 
-from django.db import connection
+import zlib
+from functools import cache
+
 from django.db.models import QuerySet
 
-from loanops.core.db import instances
+from loanops.core.db import Prepared, instances
 from loanops.org.models import Branch
 from loanops.org.scoping import path_patterns
 from loans.models import Loan
@@ -18,21 +20,25 @@ def loans_lock(loans: QuerySet) -> list[Loan]:
     return list(loans.select_for_update(of=("self",)).order_by("id"))
 
 
+@cache
+def _lock_by_number(attnames: tuple[str, ...], scoped: bool) -> Prepared:
+    scope = (
+        f" AND EXISTS (SELECT 1 FROM {Branch._meta.db_table} b WHERE b.id = l.branch_id"
+        f" AND b.path LIKE ANY(%(patterns)s::text[]))"
+    )  # fmt: skip
+    sql = (f"SELECT {', '.join(f'l.{name}' for name in attnames)} FROM {Loan._meta.db_table} l "
+           f"WHERE l.number = ANY(%(numbers)s::text[]){scope if scoped else ''} "
+           f"ORDER BY l.id FOR UPDATE OF l")  # fmt: skip
+    return Prepared(f"lock_loans_{'scoped' if scoped else 'all'}_{zlib.crc32(sql.encode())}", sql)
+
+
 def loans_lock_numbers(numbers: list[str], user, fields: tuple[str, ...]) -> list[Loan]:
-    """`loans_lock(for_user(Loan.objects.filter(number__in=NUMBERS), USER).only(*FIELDS))` in
-    plain SQL: payment posting runs it on every call, and building the ORM query cost more than
-    running it."""
+    """`loans_lock(for_user(Loan.objects.filter(number__in=NUMBERS), USER).only(*FIELDS))` as a
+    prepared statement: payment posting runs it on every call, and building the ORM query cost
+    more than running it."""
     patterns = path_patterns(user)
     if patterns == []:
         return []
-    attnames = [Loan._meta.get_field(name).attname for name in fields]
-    scope = "" if patterns is None else (
-        f" AND EXISTS (SELECT 1 FROM {Branch._meta.db_table} b WHERE b.id = l.branch_id AND b.path LIKE ANY(%s))"
-    )  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(f'l.{name}' for name in attnames)} FROM {Loan._meta.db_table} l "
-            f"WHERE l.number = ANY(%s){scope} ORDER BY l.id FOR UPDATE OF l",
-            [numbers] if patterns is None else [numbers, patterns],
-        )
-        return instances(Loan, attnames, cursor.fetchall())
+    attnames = tuple(Loan._meta.get_field(name).attname for name in fields)
+    rows = _lock_by_number(attnames, patterns is not None).rows({"numbers": numbers, "patterns": patterns})
+    return instances(Loan, list(attnames), rows)

@@ -1,10 +1,63 @@
 """Plain SQL helpers for the few statements that run on every API call (payment posting, token
-checks), where building the ORM query, or sending a long list, cost more than running it."""
+checks), where building the ORM query, planning the statement, or sending a long list cost
+more than running it.
 
+    _LOANS = Prepared("loans_by_number", "SELECT ... WHERE number = ANY(%(numbers)s::text[])")
+    rows = _LOANS.rows({"numbers": [...]})
+
+A Prepared statement is parsed and planned once per database connection (PREPARE), then run
+with EXECUTE. The connection's `plan_cache_mode` is `force_generic_plan` (settings): without it
+PostgreSQL may plan each execution again, and these statements are all index look-ups whatever
+their arguments. A prepared statement lives as long as its connection, whatever becomes of the
+transaction that prepared it (a pooler in transaction mode would break this; LoanOps connects
+directly). Cast every parameter (`::bigint[]`, `::text`, ...) so that PREPARE knows its type.
+"""
+
+import re
+import weakref
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connection
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s(::\w+(?:\[\])?)?")
+_prepared_on: "weakref.WeakKeyDictionary[object, set[str]]" = weakref.WeakKeyDictionary()
+
+
+class Prepared:
+    """SQL with `%(name)s::type` placeholders, prepared once per connection."""
+
+    def __init__(self, name: str, sql: str) -> None:
+        self.name = name
+        self.params: list[str] = []
+        casts: list[str] = []
+
+        def number(match: re.Match) -> str:
+            if match[1] not in self.params:
+                self.params.append(match[1])
+                casts.append(match[2] or "")
+            return f"${self.params.index(match[1]) + 1}{match[2] or ''}"
+
+        self.text = _PLACEHOLDER.sub(number, sql)
+        if "%" in self.text:
+            raise ValueError(f"{name}: a literal % would be read as a parameter by the database driver")
+        # The driver writes values into the SQL text: cast each as the statement does (an array
+        # of strings would be text[], which does not turn into jsonb[] by itself).
+        arguments = ", ".join(f"%s{cast}" for cast in casts)
+        self.call = f"EXECUTE {name}({arguments})" if self.params else f"EXECUTE {name}"
+
+    def execute(self, cursor, params: dict | None = None) -> None:
+        """Run it on CURSOR (a cursor of the default connection) with PARAMS by name."""
+        prepared = _prepared_on.setdefault(connection.connection, set())
+        if self.name not in prepared:
+            cursor.execute(f"PREPARE {self.name} AS {self.text}")
+            prepared.add(self.name)
+        cursor.execute(self.call, [params[name] for name in self.params] if self.params else None)
+
+    def rows(self, params: dict | None = None) -> list[tuple]:
+        with connection.cursor() as cursor:
+            self.execute(cursor, params)
+            return cursor.fetchall()
 
 
 def instances(model, attnames: list[str], rows: list[tuple]) -> list:

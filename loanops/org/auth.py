@@ -4,7 +4,6 @@ import binascii
 from functools import cache
 from hmac import compare_digest
 
-from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -14,12 +13,12 @@ from knox.models import get_token_model
 from knox.settings import CONSTANTS
 from rest_framework import exceptions
 
-from loanops.core.db import instances
+from loanops.core.db import Prepared, instances
 from loanops.org.models import Branch, User
 
 
 @cache
-def _token_query() -> tuple[str, list[str], list[str]]:
+def _token_query() -> tuple[Prepared, list[str], list[str]]:
     """The SQL reading a token key's tokens with their users and each user's branch paths, and
     the attribute names of its token and user columns (in the order it selects them)."""
     token_fields = [f for f in get_token_model()._meta.concrete_fields]
@@ -31,20 +30,17 @@ def _token_query() -> tuple[str, list[str], list[str]]:
         f"ARRAY(SELECT b.path FROM {through} ub JOIN {Branch._meta.db_table} b ON b.id = ub.branch_id "
         f"WHERE ub.user_id = u.id ORDER BY b.path) "
         f"FROM {get_token_model()._meta.db_table} t JOIN {User._meta.db_table} u ON u.id = t.user_id "
-        f"WHERE t.token_key = %s"
+        f"WHERE t.token_key = %(key)s::text"
     )
-    return sql, [f.attname for f in token_fields], [f.attname for f in user_fields]
+    return Prepared("api_tokens", sql), [f.attname for f in token_fields], [f.attname for f in user_fields]
 
 
 def _tokens(token_key: str) -> list:
     """The tokens with this key, each with its user, and the user's branch paths already read
     (scoping asks for them on every request: one query instead of three)."""
-    sql, token_names, user_names = _token_query()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [token_key])
-        rows = cursor.fetchall()
+    query, token_names, user_names = _token_query()
     tokens = []
-    for row in rows:
+    for row in query.rows({"key": token_key}):
         [auth_token] = instances(get_token_model(), token_names, [row[: len(token_names)]])
         [user] = instances(User, user_names, [row[len(token_names) : -1]])
         user._branch_paths = row[-1]

@@ -95,6 +95,9 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The hot API statements are prepared once per connection (loanops.core.db.Prepared); plan each
+# once, for any arguments (they are index look-ups), instead of again on every execution.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c plan_cache_mode=force_generic_plan"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_secret("REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 from django.db import connection
 
-from loanops.core.db import pg_array
+from loanops.core.db import Prepared, pg_array
 from loanops.core.time import business_date
 from loans import engine
 from loans.models import ZERO, Loan, ParameterSet, Payer, Payment
@@ -89,7 +89,7 @@ FROM (
            coalesce(min(number) FILTER (WHERE paid_principal + paid_interest + paid_fees < principal + interest + fees)
                     OVER w, max(number) OVER w + 1) AS first_open
     FROM loans_installment i
-    WHERE loan_id = ANY(%s)
+    WHERE loan_id = ANY(%(loans)s::bigint[])
     WINDOW w AS (PARTITION BY loan_id)
 ) schedule
 WHERE number >= first_open - 1
@@ -97,19 +97,20 @@ ORDER BY loan_id, number
 """
 
 
+_OPEN_SCHEDULES = Prepared("ledger_open_schedules", _OPEN_SCHEDULES_SQL)
+
+
 def _open_schedules(loan_ids: list[int]) -> dict[int, _Tail]:
     tails: dict[int, _Tail] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(_OPEN_SCHEDULES_SQL, [loan_ids])
-        for loan_id, first_open, paid, owed, *values in cursor.fetchall():
-            tail = tails.get(loan_id)
-            if tail is None:
-                tail = tails[loan_id] = _Tail()
-                tail.paid_total, tail.owed_total = paid, owed
-            row = _Row(values)
-            if not tail.rows and row.number < first_open:
-                tail.seeded = True
-            tail.rows.append(row)
+    for loan_id, first_open, paid, owed, *values in _OPEN_SCHEDULES.rows({"loans": loan_ids}):
+        tail = tails.get(loan_id)
+        if tail is None:
+            tail = tails[loan_id] = _Tail()
+            tail.paid_total, tail.owed_total = paid, owed
+        row = _Row(values)
+        if not tail.rows and row.number < first_open:
+            tail.seeded = True
+        tail.rows.append(row)
     return tails
 
 
@@ -178,7 +179,7 @@ class LedgerUpdate:
         """Store the plan in one statement (one round trip, whatever the number of loans)."""
         if self.loan_rows or self.payments:
             with connection.cursor() as cursor:
-                cursor.execute(_WRITE_SQL, _write_params(self))
+                _WRITE.execute(cursor, _write_params(self))
                 self.payments_stored = cursor.fetchone()[0]
         for loan, status, closed_on in self.loan_states:
             loan.status, loan.closed_on = status, closed_on
@@ -255,6 +256,9 @@ loans AS (
 )
 SELECT count(*) FROM stored_payments
 """
+
+
+_WRITE = Prepared("ledger_write", _WRITE_SQL)
 
 
 def _allocation_row(loan_id: int, installment_id: int, row: engine.Allocation) -> tuple:

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from loanops.core.db import instances
+from loanops.core.db import Prepared, instances
 from loanops.core.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed
 from loanops.org.scoping import for_user
 from loans import engine
@@ -179,27 +179,28 @@ def _payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Payme
     return answers
 
 
+_FIELDS = Payment._meta.concrete_fields
+_STORED_AND_IDS = Prepared(
+    "payments_stored_and_ids",
+    f"""
+    WITH fresh AS (
+        SELECT array_agg(nextval(pg_get_serial_sequence('loans_payment', 'id'))) AS ids
+        FROM generate_series(1, %(count)s::int)
+    )
+    SELECT fresh.ids, {", ".join(f"p.{f.column}" for f in _FIELDS)}
+    FROM fresh LEFT JOIN loans_payment p ON p.external_id = ANY(%(external_ids)s::text[])
+    """,
+)
+
+
 def _stored_and_ids(external_ids: list[str], count: int) -> tuple[list[Payment], list[int]]:
     """The payments already posted under these external ids, and COUNT fresh payment ids (enough
     for every request to be new), in one round trip. Called with the loans locked: payment ids are
     the arrival order, so a loan's money must be numbered in the order its lock is taken."""
-    fields = Payment._meta.concrete_fields
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH fresh AS (
-                SELECT array_agg(nextval(pg_get_serial_sequence('loans_payment', 'id'))) AS ids
-                FROM generate_series(1, %s)
-            )
-            SELECT fresh.ids, {", ".join(f"p.{f.column}" for f in fields)}
-            FROM fresh LEFT JOIN loans_payment p ON p.external_id = ANY(%s)
-            """,
-            [count, external_ids],
-        )
-        rows = cursor.fetchall()
+    rows = _STORED_AND_IDS.rows({"count": count, "external_ids": external_ids})
     ids = sorted(rows[0][0] or [])
     stored = [row[1:] for row in rows if row[1] is not None]
-    return instances(Payment, [f.attname for f in fields], stored), ids
+    return instances(Payment, [f.attname for f in _FIELDS], stored), ids
 
 
 def _number(new: list[tuple[int, Payment]], ids: list[int]) -> None:

@@ -1,15 +1,17 @@
 """pg_array: any list of the supported values reads back from PostgreSQL exactly as psycopg2's
-own list adaptation would."""
+own list adaptation would. Prepared: once per connection, whatever happens to transactions."""
 
+import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loanops.core.db import pg_array
+from loanops.core.db import Prepared, pg_array
 from loans.models import Loan, Payer
 
 pytestmark = pytest.mark.django_db
@@ -65,3 +67,43 @@ def test_empty_and_refused():
         pg_array([Decimal("NaN")])
     with pytest.raises(TypeError):
         pg_array([object()])
+
+
+def _double() -> Prepared:
+    return Prepared(f"test_double_{uuid.uuid4().hex}", "SELECT %(x)s::int * 2, %(label)s::text, %(x)s::int")
+
+
+def test_a_prepared_statement_is_prepared_once_per_connection():
+    double = _double()
+    with CaptureQueriesContext(connection) as queries:
+        assert double.rows({"x": 21, "label": "a"}) == [(42, "a", 21)]
+        assert double.rows({"x": 2, "label": "it's %s"}) == [(4, "it's %s", 2)]
+    prepares = [q["sql"] for q in queries if q["sql"].startswith("PREPARE")]
+    assert len(prepares) == 1
+    assert len(queries) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_outlives_a_rolled_back_transaction_and_is_prepared_again_on_a_new_connection():
+    double = _double()
+    with transaction.atomic():
+        assert double.rows({"x": 1, "label": ""}) == [(2, "", 1)]
+        transaction.set_rollback(True)
+    with CaptureQueriesContext(connection) as queries:
+        assert double.rows({"x": 3, "label": "b"}) == [(6, "b", 3)]
+    assert not any(q["sql"].startswith("PREPARE") for q in queries)
+    connection.close()
+    with CaptureQueriesContext(connection) as queries:
+        assert double.rows({"x": 4, "label": "c"}) == [(8, "c", 4)]
+    assert any(q["sql"].startswith("PREPARE") for q in queries)
+
+
+def test_connections_plan_prepared_statements_once():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone() == ("force_generic_plan",)
+
+
+def test_a_literal_percent_sign_is_refused():
+    with pytest.raises(ValueError, match="literal %"):
+        Prepared("test_like", "SELECT 'a' LIKE 'a%'")
