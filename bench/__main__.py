@@ -71,6 +71,7 @@ def main() -> None:
     if os.environ.get("BENCH_SKIP_API") != "1":
         from bench import api_load
 
+        portfolio.settle()
         for name, value in api_load.run(database_url=BENCH_URL, loans=loans).items():
             print(f"{name}={value}")
 

@@ -95,8 +95,6 @@ FROM (
 WHERE number >= first_open - 1
 ORDER BY loan_id, number
 """
-
-
 _OPEN_SCHEDULES = Prepared("ledger_open_schedules", _OPEN_SCHEDULES_SQL)
 
 
@@ -163,6 +161,7 @@ class LedgerUpdate:
         self.streak_runs += other.streak_runs
         self.loan_rows += other.loan_rows
         self.loan_states += other.loan_states
+        self.payments += other.payments
         return self
 
     def add_streaks(self, loan_id: int, rows: list[tuple[int, int]]) -> None:
