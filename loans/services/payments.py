@@ -205,7 +205,7 @@ def _stored_and_ids(external_ids: list[str], count: int) -> tuple[list[Payment],
 
 def _number(new: list[tuple[int, Payment]], ids: list[int]) -> None:
     """Give the new payments their ids (the arrival order) before they are stored."""
-    for (_index, payment), pk in zip(new, ids, strict=False):
+    for (_index, payment), pk in zip(new, ids[: len(new)], strict=True):
         payment.id = pk
 
 
