@@ -9,6 +9,8 @@ much of it still overlaps the sliding window. Memory and time per request are co
 Redis a request costs one round trip. A refused request is not counted.
 """
 
+import contextlib
+
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import SimpleRateThrottle
@@ -61,13 +63,18 @@ class SlidingWindowThrottle(SimpleRateThrottle):
             current, _expiry_set, previous = pipe.execute()
             return current, int(previous or 0)
         cache.add(current_key, 0, timeout)
-        return cache.incr(current_key), cache.get(previous_key, 0)
+        try:
+            current = cache.incr(current_key)
+        except ValueError:  # it expired in between (the clock moved on)
+            cache.set(current_key, current := 1, timeout)
+        return current, cache.get(previous_key, 0)
 
     def _unhit(self, current_key: str) -> None:
         if isinstance(self.cache, RedisCache):
             _redis(self.cache).decr(self.cache.make_and_validate_key(current_key))
         else:
-            self.cache.decr(current_key)
+            with contextlib.suppress(ValueError):  # already expired: nothing to take back
+                self.cache.decr(current_key)
 
     def wait(self) -> float:
         """Seconds until a request would be let through again, if nobody else calls meanwhile."""
