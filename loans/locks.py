@@ -3,8 +3,6 @@
 import zlib
 from functools import cache
 
-from django.db.models import QuerySet
-
 from loanops.core.db import Prepared, instances
 from loanops.org.models import Branch
 from loanops.org.scoping import path_patterns
@@ -13,11 +11,6 @@ from loans.models import Loan
 
 def loan_lock(loan_id: int) -> Loan:
     return Loan.objects.select_for_update(of=("self",)).get(id=loan_id)
-
-
-def loans_lock(loans: QuerySet) -> list[Loan]:
-    """Lock several loans, always in id order (two batches never wait on each other in a cycle)."""
-    return list(loans.select_for_update(of=("self",)).order_by("id"))
 
 
 @cache
@@ -33,9 +26,10 @@ def _lock_by_number(attnames: tuple[str, ...], scoped: bool) -> Prepared:
 
 
 def loans_lock_numbers(numbers: list[str], user, fields: tuple[str, ...]) -> list[Loan]:
-    """`loans_lock(for_user(Loan.objects.filter(number__in=NUMBERS), USER).only(*FIELDS))` as a
-    prepared statement: payment posting runs it on every call, and building the ORM query cost
-    more than running it."""
+    """Lock the loans with these NUMBERS that USER may see, always in id order (two batches never
+    wait on each other in a cycle), loading only FIELDS. What `for_user(...).select_for_update()`
+    would do, as a prepared statement: payment posting runs it on every call, and building the
+    ORM query cost more than running it."""
     patterns = path_patterns(user)
     if patterns == []:
         return []
