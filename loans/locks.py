@@ -33,6 +33,11 @@ def loans_lock_numbers(numbers: list[str], user, fields: tuple[str, ...]) -> lis
     patterns = path_patterns(user)
     if patterns == []:
         return []
-    attnames = tuple(Loan._meta.get_field(name).attname for name in fields)
+    attnames = _attnames(fields)
     rows = _lock_by_number(attnames, patterns is not None).rows({"numbers": numbers, "patterns": patterns})
     return instances(Loan, list(attnames), rows)
+
+
+@cache
+def _attnames(fields: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(Loan._meta.get_field(name).attname for name in fields)

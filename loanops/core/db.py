@@ -15,10 +15,13 @@ directly). Cast every parameter (`::bigint[]`, `::text`, ...) so that PREPARE kn
 
 import re
 import weakref
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 
 from django.db import connection
+from pghistory.runtime import _inject_history_context
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s(::\w+(?:\[\])?)?")
 _prepared_on: "weakref.WeakKeyDictionary[object, set[str]]" = weakref.WeakKeyDictionary()
@@ -27,7 +30,7 @@ _prepared_on: "weakref.WeakKeyDictionary[object, set[str]]" = weakref.WeakKeyDic
 class Prepared:
     """SQL with `%(name)s::type` placeholders, prepared once per connection."""
 
-    def __init__(self, name: str, sql: str) -> None:
+    def __init__(self, name: str, sql: str, *, reads: bool | None = None) -> None:
         self.name = name
         self.params: list[str] = []
         casts: list[str] = []
@@ -44,6 +47,10 @@ class Prepared:
         # The driver writes values into the SQL text: cast each as the statement does (an array
         # of strings would be text[], which does not turn into jsonb[] by itself).
         arguments = ", ".join(f"%s{cast}" for cast in casts)
+        # pghistory writes its audit context into every statement but a SELECT (two set_config
+        # calls parsed by the server each time); EXECUTE of a statement that changes no tracked
+        # row (a SELECT, unless READS says otherwise) needs it no more.
+        self.reads = sql.lstrip()[:6].upper() == "SELECT" if reads is None else reads
         self.call = f"EXECUTE {name}({arguments})" if self.params else f"EXECUTE {name}"
 
     def execute(self, cursor, params: dict | None = None) -> None:
@@ -52,7 +59,16 @@ class Prepared:
         if self.name not in prepared:
             cursor.execute(f"PREPARE {self.name} AS {self.text}")
             prepared.add(self.name)
-        cursor.execute(self.call, [params[name] for name in self.params] if self.params else None)
+        args = [params[name] for name in self.params] if self.params else None
+        if not self.reads:
+            cursor.execute(self.call, args)
+            return
+        wrappers = connection.execute_wrappers
+        connection.execute_wrappers = [w for w in wrappers if w is not _inject_history_context]
+        try:
+            cursor.execute(self.call, args)
+        finally:
+            connection.execute_wrappers = wrappers
 
     def rows(self, params: dict | None = None) -> list[tuple]:
         with connection.cursor() as cursor:
@@ -63,19 +79,22 @@ class Prepared:
 def instances(model, attnames: list[str], rows: list[tuple]) -> list:
     """Model instances from ROWS of the columns of ATTNAMES (what `Model.objects.raw` does,
     without its per-query set-up), each value converted as the ORM would (JSON parsed)."""
-    converters = [
-        (index, field.from_db_value)
-        for index, field in enumerate(model._meta.get_field(name) for name in attnames)
-        if hasattr(field, "from_db_value")
-    ]
+    converters = _converters(model, tuple(attnames))
+    alias = connection.alias
     result = []
     for row in rows:
         if converters:
             row = list(row)
             for index, convert in converters:
                 row[index] = convert(row[index], None, connection)
-        result.append(model.from_db(connection.alias, attnames, row))
+        result.append(model.from_db(alias, attnames, row))
     return result
+
+
+@cache
+def _converters(model, attnames: tuple[str, ...]) -> list[tuple[int, Callable]]:
+    fields = [model._meta.get_field(name) for name in attnames]
+    return [(index, field.from_db_value) for index, field in enumerate(fields) if hasattr(field, "from_db_value")]
 
 
 def pg_array(values) -> str:

@@ -1,9 +1,24 @@
-"""API authentication: per-client hashed, expiring tokens (django-rest-knox), `Token` header."""
+"""API authentication: per-client hashed, expiring tokens (django-rest-knox), `Token` header.
+
+Core banking calls hundreds of times a second with the same token. A web process keeps the
+tokens it has checked (token, user and branch paths, by digest) on its database connection, and
+trusts them only while nothing they were read from can have changed: the connection LISTENs on
+`loanops_api_auth` before it reads a token, and triggers on tokens, users, branch memberships and
+branches NOTIFY that channel when a change commits (migration org 0002). Each request first
+reads any notice already delivered (no round trip): one notice empties the cache. So revoking a
+token, deactivating a client or changing its branches takes effect for the next request, as it
+did when every request read the database. Expiry and the active flag are checked on every use.
+Inside a transaction (tests, management code) notices are not delivered, so the cache is not used.
+A connection that breaks is not trusted, and the cache goes with its connection (CONN_MAX_AGE).
+"""
 
 import binascii
+import collections
 from functools import cache
 from hmac import compare_digest
 
+import psycopg2
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -35,35 +50,113 @@ def _token_query() -> tuple[Prepared, list[str], list[str]]:
     return Prepared("api_tokens", sql), [f.attname for f in token_fields], [f.attname for f in user_fields]
 
 
-def _tokens(token_key: str) -> list:
-    """The tokens with this key, each with its user, and the user's branch paths already read
-    (scoping asks for them on every request: one query instead of three)."""
-    query, token_names, user_names = _token_query()
-    tokens = []
-    for row in query.rows({"key": token_key}):
-        [auth_token] = instances(get_token_model(), token_names, [row[: len(token_names)]])
-        [user] = instances(User, user_names, [row[len(token_names) : -1]])
-        user._branch_paths = row[-1]
-        auth_token.user = user
-        tokens.append(auth_token)
-    return tokens
+def _token_rows(token_key: str) -> list[tuple]:
+    """The tokens with this key, each with its user and the user's branch paths (scoping asks
+    for them on every request: one query instead of three)."""
+    query, _token_names, _user_names = _token_query()
+    return query.rows({"key": token_key})
+
+
+def _token(row: tuple):
+    """A fresh token instance (with its user) from a row of `_token_rows`."""
+    _query, token_names, user_names = _token_query()
+    [auth_token] = instances(get_token_model(), token_names, [row[: len(token_names)]])
+    [user] = instances(User, user_names, [row[len(token_names) : -1]])
+    user._branch_paths = row[-1]
+    auth_token.user = user
+    return auth_token
+
+
+_CHANNEL = "loanops_api_auth"
+_CACHE_LIMIT = 1000
+
+
+class _Heard:
+    """Stands in for psycopg2's `notifies` and `notices` lists: records that something came (the
+    last few notices are kept, as psycopg2 does)."""
+
+    __slots__ = ("came", "kept")
+
+    def __init__(self) -> None:
+        self.came = False
+        self.kept: collections.deque = collections.deque(maxlen=50)
+
+    def append(self, message) -> None:
+        self.came = True
+        self.kept.append(message)
+
+
+class _CheckedTokens:
+    """Token rows checked on one database connection (by token digest), and what it heard."""
+
+    def __init__(self, raw) -> None:
+        self.raw = raw
+        self.rows: dict[str, tuple] = {}
+        raw.notifies = self.changes = _Heard()
+        raw.notices = self.notices = _Heard()
+
+
+def _checked_tokens() -> dict[str, tuple] | None:
+    """This connection's checked tokens, once what the server sent meanwhile is read; None when
+    they cannot be trusted: no connection yet, a new one, inside a transaction, or a connection
+    the server is ending (it says so with a message while idle; a broken one fails to poll)."""
+    raw = connection.connection
+    checked = getattr(connection, "_checked_tokens", None)
+    if raw is None or checked is None or checked.raw is not raw or connection.in_atomic_block:
+        return None
+    checked.notices.came = False
+    try:
+        raw.poll()  # reads what the server has sent meanwhile, without waiting
+    except psycopg2.Error:
+        return None
+    if checked.changes.came or checked.notices.came:
+        checked.changes.came = False
+        checked.rows.clear()
+    return None if checked.notices.came else checked.rows
+
+
+def _listening() -> _CheckedTokens | None:
+    """Make sure this connection listens for changes (before it reads a token: a change that
+    commits after the read is then always noticed), and return its checked tokens."""
+    if connection.in_atomic_block:
+        return None
+    with connection.cursor() as cursor:  # a health check due now happens here (it may reconnect)
+        checked = getattr(connection, "_checked_tokens", None)
+        if checked is None or checked.raw is not connection.connection:
+            cursor.execute(f"LISTEN {_CHANNEL}")
+            checked = connection._checked_tokens = _CheckedTokens(connection.connection)
+    return checked
 
 
 class ApiTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, token: bytes):
         """knox's check (the key selects candidate tokens, the digest must match, expired tokens
-        are refused), reading token, user and branches in one query."""
+        are refused), reading token, user and branches in one query, or taking them from the
+        tokens this connection has checked already (see the module's docstring)."""
         msg = _("Invalid token.")
         try:
             token = token.decode("utf-8")
             digest = hash_token(token)
         except (TypeError, UnicodeDecodeError, binascii.Error) as exc:
             raise exceptions.AuthenticationFailed(msg) from exc
-        for auth_token in _tokens(token[: CONSTANTS.TOKEN_KEY_LENGTH]):
+        checked = _checked_tokens()
+        row = checked.get(digest) if checked is not None else None
+        if row is not None:
+            auth_token = _token(row)
+            if not self._cleanup_token(auth_token):
+                return self.validate_user(auth_token)
+        listening = _listening()
+        for row in _token_rows(token[: CONSTANTS.TOKEN_KEY_LENGTH]):
+            auth_token = _token(row)
             if self._cleanup_token(auth_token):
                 continue
             if compare_digest(digest, auth_token.digest):
-                return self.validate_user(auth_token)
+                answer = self.validate_user(auth_token)
+                if listening is not None:
+                    if len(listening.rows) >= _CACHE_LIMIT:
+                        listening.rows.clear()
+                    listening.rows[digest] = row
+                return answer
         raise exceptions.AuthenticationFailed(msg)
 
     def _cleanup_token(self, auth_token) -> bool:

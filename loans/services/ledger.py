@@ -13,6 +13,7 @@ between (payments_post adds the new payments, with their answers, stored by the 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 
 from django.db import connection
 
@@ -174,75 +175,76 @@ class LedgerUpdate:
             else:
                 self.streak_runs.append((loan_id, number, number, streak))
 
+    def _parts(self) -> tuple[str, ...]:
+        rows = {
+            "stored_payments": self.payments, "gone": self.replaced, "added": self.allocations,
+            "summaries": self.installment_rows, "streaks": self.streak_runs, "loans": self.loan_rows,
+        }  # fmt: skip
+        return tuple(name for name in _WRITE_PARTS if rows[name])
+
     def write(self) -> dict[int, engine.Ledger]:
         """Store the plan in one statement (one round trip, whatever the number of loans)."""
         if self.loan_rows or self.payments:
             with connection.cursor() as cursor:
-                _WRITE.execute(cursor, _write_params(self))
+                parts = self._parts()
+                _write_statement(parts).execute(cursor, _write_params(self, parts))
                 self.payments_stored = cursor.fetchone()[0]
         for loan, status, closed_on in self.loan_states:
             loan.status, loan.closed_on = status, closed_on
         return self.ledgers
 
 
-def _columns(rows: list[tuple], width: int) -> list[str]:
-    """ROWS as one array literal per column (see pg_array)."""
-    return [pg_array(column) for column in zip(*rows, strict=True)] if rows else ["{}"] * width
-
-
-def _write_params(update: LedgerUpdate) -> dict:
-    allocations = _columns(update.allocations, 9)
-    installments = _columns(update.installment_rows, 7)
-    streaks = _columns(update.streak_runs, 4)
-    loans = _columns(update.loan_rows, 8)
-    payments = _columns(update.payments, 9)
-    return {
-        **{f"p{k}": column for k, column in enumerate(payments)},
-        "replaced": pg_array(update.replaced),
-        **{f"a{k}": column for k, column in enumerate(allocations)},
-        **{f"i{k}": column for k, column in enumerate(installments)},
-        **{f"s{k}": column for k, column in enumerate(streaks)},
-        **{f"l{k}": column for k, column in enumerate(loans)},
-    }
+def _write_params(update: LedgerUpdate, parts: tuple[str, ...]) -> dict:
+    """The arguments of the write of PARTS: each column as one array literal (see pg_array)."""
+    rows = {
+        "stored_payments": ("p", update.payments), "added": ("a", update.allocations),
+        "summaries": ("i", update.installment_rows), "streaks": ("s", update.streak_runs),
+        "loans": ("l", update.loan_rows),
+    }  # fmt: skip
+    params = {}
+    for name in parts:
+        if name == "gone":
+            params["replaced"] = pg_array(update.replaced)
+            continue
+        prefix, part_rows = rows[name]
+        params.update((f"{prefix}{k}", pg_array(column)) for k, column in enumerate(zip(*part_rows, strict=True)))
+    return params
 
 
 # The statements of a data-modifying WITH share one snapshot: the DELETE removes only the rows
 # that were there before (a replayed loan's old ledger), never the ones inserted beside it.
-_WRITE_SQL = """
-WITH stored_payments AS (
+# A part with nothing to write is left out of the statement: each costs the server its set-up
+# (tables, indexes, triggers) even when it writes no row, and a single payment needs only four.
+_WRITE_PARTS = {
+    "stored_payments": """
     INSERT INTO loans_payment (id, external_id, loan_id, amount, value_date, payer, received_at, request_fingerprint,
                                response, reversal_reason)
     SELECT v.*, ''
     FROM unnest(%(p0)s::bigint[], %(p1)s::text[], %(p2)s::bigint[], %(p3)s::numeric[], %(p4)s::date[], %(p5)s::text[],
                 %(p6)s::timestamptz[], %(p7)s::text[], %(p8)s::jsonb[]) AS v
     ON CONFLICT (external_id) DO NOTHING
-    RETURNING 1
-),
-gone AS (
-    DELETE FROM loans_allocation WHERE loan_id = ANY(%(replaced)s::bigint[])
-),
-added AS (
+    RETURNING 1""",
+    "gone": """
+    DELETE FROM loans_allocation WHERE loan_id = ANY(%(replaced)s::bigint[])""",
+    "added": """
     INSERT INTO loans_allocation (loan_id, payment_id, installment_id, effective_date, is_borrower, payer, fees,
                                   interest, principal)
     SELECT * FROM unnest(%(a0)s::bigint[], %(a1)s::bigint[], %(a2)s::bigint[], %(a3)s::date[], %(a4)s::boolean[],
-                         %(a5)s::text[], %(a6)s::numeric[], %(a7)s::numeric[], %(a8)s::numeric[])
-),
-summaries AS (
+                         %(a5)s::text[], %(a6)s::numeric[], %(a7)s::numeric[], %(a8)s::numeric[])""",
+    "summaries": """
     UPDATE loans_installment i
     SET paid_principal = v.pp, paid_interest = v.pi, paid_fees = v.pf, borrower_paid_by_deadline = v.bpd,
         missed_streak = v.streak, paid_through = v.through
     FROM unnest(%(i0)s::bigint[], %(i1)s::numeric[], %(i2)s::numeric[], %(i3)s::numeric[], %(i4)s::numeric[],
                 %(i5)s::int[], %(i6)s::date[])
          AS v(id, pp, pi, pf, bpd, streak, through)
-    WHERE i.id = v.id
-),
-streaks AS (
+    WHERE i.id = v.id""",
+    "streaks": """
     UPDATE loans_installment i
     SET missed_streak = r.streak + (i.number - r.first)
     FROM unnest(%(s0)s::bigint[], %(s1)s::int[], %(s2)s::int[], %(s3)s::int[]) AS r(loan_id, first, last, streak)
-    WHERE i.loan_id = r.loan_id AND i.number BETWEEN r.first AND r.last
-),
-loans AS (
+    WHERE i.loan_id = r.loan_id AND i.number BETWEEN r.first AND r.last""",
+    "loans": """
     UPDATE loans_loan l
     SET ledger_version = l.ledger_version + 1, received_total = v.received, last_value_date = v.last_value,
         ledger_through = v.through, ledger_grace_days = v.grace, ledger_tolerance = v.tolerance,
@@ -251,13 +253,17 @@ loans AS (
     FROM unnest(%(l0)s::bigint[], %(l1)s::numeric[], %(l2)s::date[], %(l3)s::date[], %(l4)s::int[], %(l5)s::numeric[],
                 %(l6)s::text[], %(l7)s::date[])
          AS v(id, received, last_value, through, grace, tolerance, status, closed_on)
-    WHERE l.id = v.id
-)
-SELECT count(*) FROM stored_payments
-"""
+    WHERE l.id = v.id""",
+}
 
 
-_WRITE = Prepared("ledger_write", _WRITE_SQL)
+@cache
+def _write_statement(parts: tuple[str, ...]) -> Prepared:
+    """The write of these PARTS of _WRITE_PARTS (in its order), answering how many payments it stored."""
+    ctes = ",\n".join(f"{name} AS ({_WRITE_PARTS[name]}\n)" for name in parts)
+    answer = "SELECT count(*) FROM stored_payments" if "stored_payments" in parts else "SELECT 0"
+    mask = sum(1 << index for index, name in enumerate(_WRITE_PARTS) if name in parts)
+    return Prepared(f"ledger_write_{mask}", f"WITH {ctes}\n{answer}")
 
 
 def _allocation_row(loan_id: int, installment_id: int, row: engine.Allocation) -> tuple:

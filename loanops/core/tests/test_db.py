@@ -5,6 +5,7 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import pghistory
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -107,3 +108,25 @@ def test_connections_plan_prepared_statements_once():
 def test_a_literal_percent_sign_is_refused():
     with pytest.raises(ValueError, match="literal %"):
         Prepared("test_like", "SELECT 'a' LIKE 'a%'")
+
+
+def _context_id() -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nullif(current_setting('pghistory.context_id', true), '')")
+        return cursor.fetchone()[0]
+
+
+def test_only_statements_that_write_carry_the_audit_context():
+    """pghistory's context reaches the triggers through the statements that write; a prepared
+    read goes without it (it would be parsed on every call for nothing)."""
+    read = Prepared(f"test_read_{uuid.uuid4().hex}", "SELECT %(x)s::int + 1")
+    write = Prepared(f"test_write_{uuid.uuid4().hex}", "WITH v AS (SELECT %(x)s::int AS x) SELECT x FROM v")
+    assert read.reads
+    assert not write.reads
+    assert Prepared(f"test_ids_{uuid.uuid4().hex}", "WITH v AS (SELECT 1) SELECT * FROM v", reads=True).reads
+    read.rows({"x": 1})  # prepared (PREPARE goes with the context, once per connection)
+    with transaction.atomic(), pghistory.context(purpose="test"):
+        assert read.rows({"x": 1}) == [(2,)]
+        assert _context_id() is None
+        assert write.rows({"x": 1}) == [(1,)]
+        assert _context_id() is not None

@@ -135,3 +135,31 @@ def test_an_external_id_taken_meanwhile_by_another_loan_is_answered_once(monkeyp
     assert answers[1].payment.response["allocation"][0]["principal"] == "400.00"
     assert Payment.objects.get(external_id="RACE-1").loan_id == loan_b.id
     assert list(Allocation.objects.filter(loan=loan_a).values_list("payment__external_id", flat=True)) == ["RACE-2"]
+
+
+def test_the_write_leaves_out_what_it_has_nothing_for(admin, monkeypatch):
+    """Every combination of the write's parts is a valid statement, and a plain payment's write
+    carries only the parts it needs (no delete of a replayed ledger, no streak ranges)."""
+    import itertools
+
+    from django.db import connection
+
+    from loans.services import ledger
+
+    names = list(ledger._WRITE_PARTS)
+    with connection.cursor() as cursor:
+        for size in range(1, len(names) + 1):
+            for parts in itertools.combinations(names, size):
+                statement = ledger._write_statement(parts)
+                cursor.execute(f"PREPARE check_{statement.name} AS {statement.text}")
+                cursor.execute(f"DEALLOCATE check_{statement.name}")
+    loan = _loan("PARTS-1", admin=admin)
+    written = []
+    original = ledger._write_statement
+    monkeypatch.setattr(ledger, "_write_statement", lambda parts: written.append(parts) or original(parts))
+    request = PaymentRequest(external_id="PARTS-P1", loan_number=loan.number, amount=Decimal("100.00"),
+                             value_date=date(2024, 2, 15), payer="borrower")  # fmt: skip
+    [answer] = payments_post(requests=[request], acting_user=admin)
+    assert answer.created
+    assert written == [("stored_payments", "added", "summaries", "loans")]
+    assert Allocation.objects.filter(loan=loan).count() == len(answer.payment.response["allocation"])

@@ -1,0 +1,132 @@
+"""Checked API tokens are kept per database connection and dropped by any change that commits
+to tokens, users, branch memberships or branches (LISTEN/NOTIFY): a revoked token, a
+deactivated client or new branches count from the next request on. Transactional tests: inside
+a transaction the server holds notices back, so there the cache is not used at all."""
+
+import time
+from io import StringIO
+
+import psycopg2
+import pytest
+from django.core.management import call_command
+from django.db import close_old_connections, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from knox.models import AuthToken
+
+from loanops.org import auth
+from loanops.org.models import Branch, User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _create(*args) -> str:
+    out = StringIO()
+    call_command("create_api_client", *args, stdout=out)
+    return out.getvalue().split()[-1]
+
+
+def _get(client, token, path="/api/v1/loans"):
+    if not connection.in_atomic_block:
+        close_old_connections()  # what a web request starts with (the test client leaves it out)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path, HTTP_AUTHORIZATION=f"Token {token}")
+    token_reads = [q for q in queries if "EXECUTE api_tokens" in q["sql"]]
+    return response.status_code, len(token_reads)
+
+
+def _from_another_connection(sql: str, params=()) -> None:
+    """A change committed by another process (its own connection)."""
+    db = connection.settings_dict
+    other = psycopg2.connect(dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"],
+                             password=db["PASSWORD"])  # fmt: skip
+    try:
+        with other, other.cursor() as cursor:
+            cursor.execute(sql, params)
+    finally:
+        other.close()
+
+
+def _until(client, token, status: int, path="/api/v1/loans") -> int:
+    """The status once the other connection's notice has arrived (it travels through the server)."""
+    deadline = time.monotonic() + 5
+    while True:
+        answer, _reads = _get(client, token, path)
+        if answer == status or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.02)
+
+
+def test_a_checked_token_is_not_read_again(org, client):
+    token = _create("core-banking")
+    assert _get(client, token) == (200, 1)
+    assert _get(client, token) == (200, 0)
+    assert _get(client, token) == (200, 0)
+
+
+def test_re_keying_takes_effect_for_the_next_request(org, client):
+    old = _create("core-banking")
+    assert _get(client, old) == (200, 1)
+    assert _get(client, old)[1] == 0  # cached
+    new = _create("core-banking")
+    assert _get(client, old) == (401, 1)
+    assert _get(client, new) == (200, 1)
+
+
+def test_a_change_committed_elsewhere_is_noticed(org, client):
+    token = _create("core-banking")
+    assert _get(client, token) == (200, 1)
+    assert _get(client, token) == (200, 0)
+    _from_another_connection("UPDATE org_user SET is_active = false WHERE username = 'core-banking'")
+    assert _until(client, token, 401) == 401
+    _from_another_connection("UPDATE org_user SET is_active = true WHERE username = 'core-banking'")
+    assert _until(client, token, 200) == 200
+    _from_another_connection("DELETE FROM knox_authtoken")
+    assert _until(client, token, 401) == 401
+
+
+def test_new_branches_count_from_the_next_request(org, client):
+    token = _create("limited", "--branch", "BR-A")
+    assert _get(client, token, "/api/v1/branches/BR-B") == (404, 1)
+    assert _get(client, token, "/api/v1/branches/BR-B") == (404, 0)
+    User.objects.get(username="limited").branches.add(org["b"])
+    assert _get(client, token, "/api/v1/branches/BR-B") == (200, 1)
+    Branch.objects.filter(code="BR-B").update(path="ELSEWHERE/")  # a branch moved out of reach
+    assert _get(client, token, "/api/v1/branches/BR-B")[1] == 1
+
+
+def test_a_token_that_expires_while_kept_is_refused(org, client, monkeypatch):
+    token = _create("core-banking")
+    assert _get(client, token) == (200, 1)
+    expiry = AuthToken.objects.get().expiry
+    later = expiry + timezone.timedelta(seconds=1)
+    monkeypatch.setattr(auth.timezone, "now", lambda: later)
+    assert _get(client, token)[0] == 401
+
+
+def test_a_new_connection_listens_again_and_reads_again(org, client):
+    token = _create("core-banking")
+    assert _get(client, token) == (200, 1)
+    connection.close()
+    assert _get(client, token) == (200, 1)
+    assert _get(client, token) == (200, 0)
+    _from_another_connection("DELETE FROM knox_authtoken")
+    assert _until(client, token, 401) == 401
+
+
+def test_inside_a_transaction_tokens_are_read_every_time(org, client):
+    token = _create("core-banking")
+    with transaction.atomic():
+        assert _get(client, token) == (200, 1)
+        assert _get(client, token) == (200, 1)
+
+
+def test_a_connection_the_server_ended_is_not_trusted(org, client):
+    token = _create("core-banking")
+    assert _get(client, token) == (200, 1)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        [pid] = cursor.fetchone()
+    _from_another_connection("SELECT pg_terminate_backend(%s)", (pid,))  # as a server restart would
+    assert _get(client, token) == (200, 1)
+    assert _get(client, token) == (200, 0)
