@@ -20,7 +20,7 @@ from django.db import connection
 from loanops.core.db import Prepared, pg_array
 from loanops.core.time import business_date
 from loans import engine
-from loans.models import ZERO, Loan, ParameterSet, Payer, Payment
+from loans.models import ZERO, Loan, ParameterSet, Payer
 from loans.selectors import engine_params, parameter_versions
 
 
@@ -51,17 +51,18 @@ class _Owed:
         self.fees = row.fees - row.paid_fees
 
 
+_SCHEDULES = Prepared(
+    "ledger_schedules",
+    "SELECT loan_id, id, number, due_date, principal, interest, fees, paid_principal, paid_interest, paid_fees, "
+    "borrower_paid_by_deadline, missed_streak, paid_through FROM loans_installment "
+    "WHERE loan_id = ANY(%(loans)s::bigint[]) ORDER BY loan_id, number",
+)
+
+
 def _schedules(loan_ids: list[int]) -> dict[int, list[_Row]]:
     schedules: dict[int, list[_Row]] = defaultdict(list)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT loan_id, id, number, due_date, principal, interest, fees, paid_principal, paid_interest, "
-            "paid_fees, borrower_paid_by_deadline, missed_streak, paid_through FROM loans_installment "
-            "WHERE loan_id = ANY(%s) ORDER BY loan_id, number",
-            [loan_ids],
-        )
-        for values in cursor.fetchall():
-            schedules[values[0]].append(_Row(values[1:]))
+    for values in _SCHEDULES.rows({"loans": pg_array(loan_ids)}):
+        schedules[values[0]].append(_Row(values[1:]))
     return schedules
 
 
@@ -113,12 +114,16 @@ def _open_schedules(loan_ids: list[int]) -> dict[int, _Tail]:
     return tails
 
 
+_STORED_PAYMENTS = Prepared(
+    "ledger_stored_payments",
+    "SELECT id, loan_id, amount, value_date, payer FROM loans_payment "
+    "WHERE loan_id = ANY(%(loans)s::bigint[]) AND reversed_at IS NULL ORDER BY value_date, id",
+)
+
+
 def _stored_payments(loan_ids: list[int]) -> dict[int, list[engine.Payment]]:
     payments: dict[int, list[engine.Payment]] = defaultdict(list)
-    rows = Payment.objects.filter(loan_id__in=loan_ids, reversed_at__isnull=True).values_list(
-        "id", "loan_id", "amount", "value_date", "payer"
-    )
-    for pk, loan_id, amount, value_date, payer in rows:
+    for pk, loan_id, amount, value_date, payer in _STORED_PAYMENTS.rows({"loans": pg_array(loan_ids)}):
         payments[loan_id].append(engine.Payment(key=pk, amount=amount, value_date=value_date, payer=payer, arrival=pk))
     return payments
 

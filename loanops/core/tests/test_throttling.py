@@ -4,11 +4,13 @@ and on Redis (every other setting), a refused request not counted, and 429 from 
 import uuid
 
 import pytest
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.urls import reverse
 from redis.connection import Connection
 from rest_framework.test import APIClient
 
+from loanops.core.api import throttling
 from loanops.core.api.throttling import ClientThrottle, LoginThrottle
 
 DURATION = 60
@@ -46,6 +48,11 @@ def _throttle(cache, clock, rate="5/min"):
     if cache is not None:
         type(throttle).cache = property(lambda self: cache)
     return throttle
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tallies(monkeypatch):
+    monkeypatch.setattr(throttling, "_tallies", {})
 
 
 @pytest.fixture(params=["locmem", "redis"])
@@ -120,6 +127,63 @@ def test_redis_costs_one_round_trip_per_request(settings, monkeypatch):
     assert _allowed(cache, clock)
     assert len(sent) == 1, "the three commands go together, in one round trip"
     cache.clear()
+
+
+GENEROUS = "6000/min"  # a thousandth is 6: each process may count 5 hits on its own
+
+
+def _shared(backing, window: int, user=1) -> int:
+    return (backing or caches["default"]).get(f"throttle_client_{user}:{window}", 0)
+
+
+def test_a_generous_rate_is_counted_here_and_added_in_steps(backing):
+    clock = _Clock(1_000 * DURATION)
+    assert _allowed(backing, clock, rate=GENEROUS)
+    assert _shared(backing, 1_000) == 1
+    for _ in range(5):
+        assert _allowed(backing, clock, rate=GENEROUS)
+    assert _shared(backing, 1_000) == 1, "five hits counted here only"
+    assert _allowed(backing, clock, rate=GENEROUS)
+    assert _shared(backing, 1_000) == 7, "the sixth goes with them"
+
+
+def test_hits_counted_here_are_added_within_a_second(backing):
+    clock = _Clock(1_000 * DURATION)
+    for _ in range(3):
+        assert _allowed(backing, clock, rate=GENEROUS)
+    assert _shared(backing, 1_000) == 1
+    clock.now += 1
+    assert _allowed(backing, clock, rate=GENEROUS)
+    assert _shared(backing, 1_000) == 4
+
+
+def test_hits_counted_here_count_for_their_own_window(backing):
+    clock = _Clock(1_000 * DURATION + 59)
+    for _ in range(4):
+        assert _allowed(backing, clock, rate=GENEROUS)
+    clock.now = 1_001 * DURATION
+    assert _allowed(backing, clock, rate=GENEROUS)
+    assert _shared(backing, 1_000) == 4
+    assert _shared(backing, 1_001) == 1
+
+
+def test_near_the_limit_every_hit_asks_the_shared_count(backing):
+    clock = _Clock(1_000 * DURATION)
+    assert _allowed(backing, clock, rate=GENEROUS)
+    (backing or caches["default"]).incr("throttle_client_1:1000", 5_989)  # other processes' hits: 5,990 in all
+    answers = [_allowed(backing, clock, rate=GENEROUS) for _ in range(12)]
+    assert answers == [True] * 10 + [False] * 2
+    assert _shared(backing, 1_000) == 6_000
+
+
+def test_several_processes_exceed_the_rate_by_at_most_their_own_counts(backing, monkeypatch):
+    clock = _Clock(1_000 * DURATION)
+    processes = [{}, {}, {}]
+    allowed = 0
+    for i in range(6_300):
+        monkeypatch.setattr(throttling, "_tallies", processes[i % 3])
+        allowed += _allowed(backing, clock, rate=GENEROUS)
+    assert 6_000 <= allowed <= 6_000 + 3 * 5, allowed
 
 
 @pytest.mark.django_db
