@@ -100,9 +100,15 @@ def _checked_tokens() -> dict[str, tuple] | None:
     """This connection's checked tokens, once what the server sent meanwhile is read; None when
     they cannot be trusted: no connection yet, a new one, inside a transaction, or a connection
     the server is ending (it says so with a message while idle; a broken one fails to poll)."""
+    if connection.in_atomic_block:
+        return None
+    # The request's health check (CONN_HEALTH_CHECKS) is due with its first query; a token taken
+    # from here runs none before the view's transaction. Run it now: outside a transaction a
+    # connection found broken is simply replaced.
+    connection.close_if_health_check_failed()
     raw = connection.connection
     checked = getattr(connection, "_checked_tokens", None)
-    if raw is None or checked is None or checked.raw is not raw or connection.in_atomic_block:
+    if raw is None or checked is None or checked.raw is not raw:
         return None
     checked.notices.came = False
     try:

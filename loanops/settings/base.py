@@ -185,6 +185,7 @@ REST_FRAMEWORK = {
     # JSON only: the API is for core banking; people read it at /api/v1/docs/ (and choosing
     # between two renderers was a measurable part of every call).
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "loanops.core.api.negotiation.JSONNegotiation",
     "DEFAULT_PAGINATION_CLASS": "loanops.core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -1,13 +1,15 @@
 """pg_array: any list of the supported values reads back from PostgreSQL exactly as psycopg2's
 own list adaptation would. Prepared: once per connection, whatever happens to transactions."""
 
+import contextlib
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pghistory
 import pytest
-from django.db import connection, transaction
+from django.db import DataError, connection, connections, transaction
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -130,3 +132,28 @@ def test_only_statements_that_write_carry_the_audit_context():
         assert _context_id() is None
         assert write.rows({"x": 1}) == [(1,)]
         assert _context_id() is not None
+
+
+@pytest.mark.parametrize("logged", [False, True])
+def test_a_read_answers_and_fails_alike_on_either_cursor(logged, monkeypatch):
+    """Reads run on the driver's cursor unless queries are being logged; either way they answer
+    the same, raise Django's errors, and refuse to run in a broken transaction."""
+    calls = []
+    original = Prepared._read
+    monkeypatch.setattr(Prepared, "_read", lambda self, params: calls.append(1) or original(self, params))
+    monkeypatch.setattr(connections["default"], "force_debug_cursor", logged)
+    double = _double()
+    assert double.rows({"x": 5, "label": "é"}) == [(10, "é", 5)]
+    assert bool(calls) is not logged
+    divide = Prepared(f"test_divide_{uuid.uuid4().hex}", "SELECT 1 / %(x)s::int")
+    with pytest.raises(DataError), transaction.atomic():
+        divide.rows({"x": 0})
+    with transaction.atomic():
+        with pytest.raises(DataError), transaction.atomic():
+            divide.rows({"x": 0})
+        assert double.rows({"x": 1, "label": ""}) == [(2, "", 1)]  # the savepoint took the error
+    with transaction.atomic():
+        with contextlib.suppress(DataError), transaction.atomic(savepoint=False):
+            divide.rows({"x": 0})  # no savepoint of its own: the transaction is broken
+        with pytest.raises(TransactionManagementError):
+            double.rows({"x": 1, "label": ""})

@@ -9,7 +9,7 @@ from io import StringIO
 import psycopg2
 import pytest
 from django.core.management import call_command
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from knox.models import AuthToken
@@ -130,3 +130,15 @@ def test_a_connection_the_server_ended_is_not_trusted(org, client):
     _from_another_connection("SELECT pg_terminate_backend(%s)", (pid,))  # as a server restart would
     assert _get(client, token) == (200, 1)
     assert _get(client, token) == (200, 0)
+
+
+def test_a_connection_found_broken_is_replaced_before_the_view_runs(org, client, monkeypatch):
+    """The request's health check runs when the token is taken from the cache, outside any
+    transaction: a broken connection is replaced there, not inside a payment's transaction."""
+    token = _create("core-banking")
+    assert _get(client, token) == (200, 1)
+    assert _get(client, token) == (200, 0)
+    calls = []
+    monkeypatch.setattr(type(connections["default"]), "is_usable", lambda self: calls.append(1) and False)
+    assert _get(client, token) == (200, 1)  # a new connection: listens and reads again
+    assert calls == [1]

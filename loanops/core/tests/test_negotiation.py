@@ -1,0 +1,41 @@
+"""The JSON-only negotiation answers exactly what DRF's own negotiation answers."""
+
+import pytest
+from django.http import Http404
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
+
+from loanops.core.api.negotiation import JSONNegotiation
+
+
+def _answer(negotiation, accept: str | None, query: str = ""):
+    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
+    request = Request(APIRequestFactory().get(f"/api/v1/loans{query}", **headers))
+    try:
+        renderer, media_type = negotiation().select_renderer(request, [JSONRenderer()])
+    except NotAcceptable:
+        return "406"
+    except Http404:  # an unknown ?format=
+        return "404"
+    return type(renderer), media_type
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [None, "", "*/*", "application/json", " application/json ", "application/json; indent=4", "application/*",
+     "text/html", "text/html, */*;q=0.8", "application/xml", "text/csv"],
+)  # fmt: skip
+@pytest.mark.parametrize("query", ["", "?page=2", "?format=json", "?format=csv"])
+def test_it_answers_as_drf_does(accept, query):
+    assert _answer(JSONNegotiation, accept, query) == _answer(DefaultContentNegotiation, accept, query)
+
+
+@pytest.mark.django_db
+def test_the_api_refuses_what_it_cannot_render(api):
+    assert api.get("/api/v1/loans", HTTP_ACCEPT="text/html").status_code == 406
+    response = api.get("/api/v1/loans")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
