@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from pghistory.runtime import _inject_history_context
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s(::\w+(?:\[\])?)?")
@@ -58,37 +58,39 @@ class Prepared:
         if not self.reads:
             self._run(cursor, params)
             return
-        wrappers = connection.execute_wrappers
-        connection.execute_wrappers = [w for w in wrappers if w is not _inject_history_context]
+        db = connections[DEFAULT_DB_ALIAS]
+        wrappers = db.execute_wrappers
+        db.execute_wrappers = [w for w in wrappers if w is not _inject_history_context]
         try:
             self._run(cursor, params)
         finally:
-            connection.execute_wrappers = wrappers
+            db.execute_wrappers = wrappers
 
-    def _run(self, cursor, params: dict | None) -> None:
-        prepared = _prepared_on.setdefault(connection.connection, set())
+    def _run(self, cursor, params: dict | None, db=None) -> None:
+        prepared = _prepared_on.setdefault((db or connections[DEFAULT_DB_ALIAS]).connection, set())
         if self.name not in prepared:
             cursor.execute(f"PREPARE {self.name} AS {self.text}")
             prepared.add(self.name)
         cursor.execute(self.call, [params[name] for name in self.params] if self.params else None)
 
     def rows(self, params: dict | None = None) -> list[tuple]:
-        if self.reads and not connection.queries_logged:
-            return self._read(params)
-        with connection.cursor() as cursor:
+        db = connections[DEFAULT_DB_ALIAS]
+        if self.reads and not db.queries_logged:
+            return self._read(params, db)
+        with db.cursor() as cursor:
             self.execute(cursor, params)
             return cursor.fetchall()
 
-    def _read(self, params: dict | None) -> list[tuple]:
+    def _read(self, params: dict | None, db) -> list[tuple]:
         """A read on the driver's own cursor, with what Django's cursor does around it (the health
         check, no statement in a broken transaction, Django's errors) but not the wrapping a read
         has no use for (about 40 µs a statement). Queries being logged (DEBUG, tests that count
         them) go through Django's cursor instead, to be seen."""
-        connection.validate_no_broken_transaction()
-        connection.close_if_health_check_failed()
-        connection.ensure_connection()
-        with connection.wrap_database_errors, connection.connection.cursor() as cursor:
-            self._run(cursor, params)
+        db.validate_no_broken_transaction()
+        db.close_if_health_check_failed()
+        db.ensure_connection()
+        with db.wrap_database_errors, db.connection.cursor() as cursor:
+            self._run(cursor, params, db)
             return cursor.fetchall()
 
 
@@ -96,13 +98,14 @@ def instances(model, attnames: list[str], rows: list[tuple]) -> list:
     """Model instances from ROWS of the columns of ATTNAMES (what `Model.objects.raw` does,
     without its per-query set-up), each value converted as the ORM would (JSON parsed)."""
     converters = _converters(model, tuple(attnames))
-    alias = connection.alias
+    db = connections[DEFAULT_DB_ALIAS]
+    alias = db.alias
     result = []
     for row in rows:
         if converters:
             row = list(row)
             for index, convert in converters:
-                row[index] = convert(row[index], None, connection)
+                row[index] = convert(row[index], None, db)
         result.append(model.from_db(alias, attnames, row))
     return result
 

@@ -18,7 +18,7 @@ from functools import cache
 from hmac import compare_digest
 
 import psycopg2
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -100,14 +100,15 @@ def _checked_tokens() -> dict[str, tuple] | None:
     """This connection's checked tokens, once what the server sent meanwhile is read; None when
     they cannot be trusted: no connection yet, a new one, inside a transaction, or a connection
     the server is ending (it says so with a message while idle; a broken one fails to poll)."""
-    if connection.in_atomic_block:
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.in_atomic_block:
         return None
     # The request's health check (CONN_HEALTH_CHECKS) is due with its first query; a token taken
     # from here runs none before the view's transaction. Run it now: outside a transaction a
     # connection found broken is simply replaced.
-    connection.close_if_health_check_failed()
-    raw = connection.connection
-    checked = getattr(connection, "_checked_tokens", None)
+    db.close_if_health_check_failed()
+    raw = db.connection
+    checked = getattr(db, "_checked_tokens", None)
     if raw is None or checked is None or checked.raw is not raw:
         return None
     checked.notices.came = False

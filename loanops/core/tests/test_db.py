@@ -140,7 +140,7 @@ def test_a_read_answers_and_fails_alike_on_either_cursor(logged, monkeypatch):
     the same, raise Django's errors, and refuse to run in a broken transaction."""
     calls = []
     original = Prepared._read
-    monkeypatch.setattr(Prepared, "_read", lambda self, params: calls.append(1) or original(self, params))
+    monkeypatch.setattr(Prepared, "_read", lambda self, params, db: calls.append(1) or original(self, params, db))
     monkeypatch.setattr(connections["default"], "force_debug_cursor", logged)
     double = _double()
     assert double.rows({"x": 5, "label": "é"}) == [(10, "é", 5)]
