@@ -19,3 +19,10 @@ class JSONNegotiation(DefaultContentNegotiation):
         ):
             return renderers[0], renderers[0].media_type
         return super().select_renderer(request, renderers, format_suffix)
+
+    def select_parser(self, request, parsers):
+        """The first parser, when the request's content type is exactly its media type (what DRF's
+        own matching answers then); otherwise DRF's matching."""
+        if parsers and request.content_type == parsers[0].media_type:
+            return parsers[0]
+        return super().select_parser(request, parsers)

@@ -4,11 +4,13 @@ import pytest
 from django.http import Http404
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from loanops.core.api.negotiation import JSONNegotiation
+from loanops.core.api.parsers import DecimalJSONParser
 
 
 def _answer(negotiation, accept: str | None, query: str = ""):
@@ -31,6 +33,25 @@ def _answer(negotiation, accept: str | None, query: str = ""):
 @pytest.mark.parametrize("query", ["", "?page=2", "?format=json", "?format=csv"])
 def test_it_answers_as_drf_does(accept, query):
     assert _answer(JSONNegotiation, accept, query) == _answer(DefaultContentNegotiation, accept, query)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "text/plain",
+        "",
+        "multipart/form-data",
+    ],
+)
+def test_it_picks_the_parser_drf_picks(content_type):
+    parsers = [DecimalJSONParser(), FormParser(), MultiPartParser()]
+    request = Request(APIRequestFactory().post("/api/v1/payments", b"{}", content_type=content_type))
+    ours = JSONNegotiation().select_parser(request, parsers)
+    theirs = DefaultContentNegotiation().select_parser(request, parsers)
+    assert ours is theirs
 
 
 @pytest.mark.django_db
