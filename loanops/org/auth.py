@@ -18,7 +18,7 @@ from functools import cache
 from hmac import compare_digest
 
 import psycopg2
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -125,13 +125,14 @@ def _checked_tokens() -> dict[str, tuple] | None:
 def _listening() -> _CheckedTokens | None:
     """Make sure this connection listens for changes (before it reads a token: a change that
     commits after the read is then always noticed), and return its checked tokens."""
-    if connection.in_atomic_block:
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.in_atomic_block:
         return None
-    with connection.cursor() as cursor:  # a health check due now happens here (it may reconnect)
-        checked = getattr(connection, "_checked_tokens", None)
-        if checked is None or checked.raw is not connection.connection:
+    with db.cursor() as cursor:  # a health check due now happens here (it may reconnect)
+        checked = getattr(db, "_checked_tokens", None)
+        if checked is None or checked.raw is not db.connection:
             cursor.execute(f"LISTEN {_CHANNEL}")
-            checked = connection._checked_tokens = _CheckedTokens(connection.connection)
+            checked = db._checked_tokens = _CheckedTokens(db.connection)
     return checked
 
 

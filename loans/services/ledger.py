@@ -102,7 +102,7 @@ _OPEN_SCHEDULES = Prepared("ledger_open_schedules", _OPEN_SCHEDULES_SQL)
 
 def _open_schedules(loan_ids: list[int]) -> dict[int, _Tail]:
     tails: dict[int, _Tail] = {}
-    for loan_id, first_open, paid, owed, *values in _OPEN_SCHEDULES.rows({"loans": loan_ids}):
+    for loan_id, first_open, paid, owed, *values in _OPEN_SCHEDULES.rows({"loans": pg_array(loan_ids)}):
         tail = tails.get(loan_id)
         if tail is None:
             tail = tails[loan_id] = _Tail()
@@ -180,39 +180,35 @@ class LedgerUpdate:
             else:
                 self.streak_runs.append((loan_id, number, number, streak))
 
-    def _parts(self) -> tuple[str, ...]:
-        rows = {
-            "stored_payments": self.payments, "gone": self.replaced, "added": self.allocations,
-            "summaries": self.installment_rows, "streaks": self.streak_runs, "loans": self.loan_rows,
+    def _part_rows(self) -> dict[str, tuple[str, list]]:
+        """Each part of the write with its parameter prefix and its rows (see _WRITE_PARTS)."""
+        return {
+            "stored_payments": ("p", self.payments), "gone": ("replaced", self.replaced),
+            "added": ("a", self.allocations), "summaries": ("i", self.installment_rows),
+            "streaks": ("s", self.streak_runs), "loans": ("l", self.loan_rows),
         }  # fmt: skip
-        return tuple(name for name in _WRITE_PARTS if rows[name])
 
     def write(self) -> dict[int, engine.Ledger]:
         """Store the plan in one statement (one round trip, whatever the number of loans)."""
         if self.loan_rows or self.payments:
             with connection.cursor() as cursor:
-                parts = self._parts()
-                _write_statement(parts).execute(cursor, _write_params(self, parts))
+                parts = {name: rows for name, rows in self._part_rows().items() if rows[1]}
+                _write_statement(tuple(parts)).execute(cursor, _write_params(parts))
                 self.payments_stored = cursor.fetchone()[0]
         for loan, status, closed_on in self.loan_states:
             loan.status, loan.closed_on = status, closed_on
         return self.ledgers
 
 
-def _write_params(update: LedgerUpdate, parts: tuple[str, ...]) -> dict:
-    """The arguments of the write of PARTS: each column as one array literal (see pg_array)."""
-    rows = {
-        "stored_payments": ("p", update.payments), "added": ("a", update.allocations),
-        "summaries": ("i", update.installment_rows), "streaks": ("s", update.streak_runs),
-        "loans": ("l", update.loan_rows),
-    }  # fmt: skip
+def _write_params(parts: dict[str, tuple[str, list]]) -> dict:
+    """The arguments of the write of PARTS (name: parameter prefix and rows): each column as one
+    array literal (see pg_array); the replayed loans' ids as one."""
     params = {}
-    for name in parts:
+    for name, (prefix, rows) in parts.items():
         if name == "gone":
-            params["replaced"] = pg_array(update.replaced)
-            continue
-        prefix, part_rows = rows[name]
-        params.update((f"{prefix}{k}", pg_array(column)) for k, column in enumerate(zip(*part_rows, strict=True)))
+            params[prefix] = pg_array(rows)
+        else:
+            params.update((f"{prefix}{k}", pg_array(column)) for k, column in enumerate(zip(*rows, strict=True)))
     return params
 
 
