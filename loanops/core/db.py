@@ -95,25 +95,35 @@ class Prepared:
 
 
 def instances(model, attnames: list[str], rows: list[tuple]) -> list:
-    """Model instances from ROWS of the columns of ATTNAMES (what `Model.objects.raw` does,
-    without its per-query set-up), each value converted as the ORM would (JSON parsed)."""
-    converters = _converters(model, tuple(attnames))
+    """Model instances from ROWS of the columns of ATTNAMES, in any order (what
+    `Model.objects.raw` does, without its per-query set-up), each value converted as the ORM would
+    (JSON parsed)."""
+    converters, order, names = _reading(model, tuple(attnames))
     db = connections[DEFAULT_DB_ALIAS]
     alias = db.alias
     result = []
     for row in rows:
+        if order is not None:
+            row = [row[index] for index in order]
         if converters:
             row = list(row)
             for index, convert in converters:
                 row[index] = convert(row[index], None, db)
-        result.append(model.from_db(alias, attnames, row))
+        result.append(model.from_db(alias, names, row))
     return result
 
 
 @cache
-def _converters(model, attnames: tuple[str, ...]) -> list[tuple[int, Callable]]:
-    fields = [model._meta.get_field(name) for name in attnames]
-    return [(index, field.from_db_value) for index, field in enumerate(fields) if hasattr(field, "from_db_value")]
+def _reading(model, attnames: tuple[str, ...]) -> tuple[list[tuple[int, Callable]], list[int] | None, list[str]]:
+    """How `instances` reads rows of ATTNAMES: the converters by position, and the order the
+    values must be put in first. `Model.from_db` takes the values of a subset of the fields in
+    the model's own field order, whatever the order of the names it is given."""
+    position = {field.attname: index for index, field in enumerate(model._meta.concrete_fields)}
+    order = sorted(range(len(attnames)), key=lambda index: position[attnames[index]])
+    names = [attnames[index] for index in order]
+    fields = [model._meta.get_field(name) for name in names]
+    converters = [(index, field.from_db_value) for index, field in enumerate(fields) if hasattr(field, "from_db_value")]
+    return converters, (None if order == sorted(order) else order), names
 
 
 def pg_array(values) -> str:

@@ -157,3 +157,17 @@ def test_a_read_answers_and_fails_alike_on_either_cursor(logged, monkeypatch):
             divide.rows({"x": 0})  # no savepoint of its own: the transaction is broken
         with pytest.raises(TransactionManagementError):
             double.rows({"x": 1, "label": ""})
+
+
+def test_instances_take_the_columns_in_any_order():
+    """`Model.from_db` wants a subset of the fields' values in the model's own field order: a
+    statement selecting them in another order must still give each value to its own field."""
+    from loanops.core.db import instances
+
+    row = (7, "L-7", 11, 22, date(2024, 1, 15), '{"a": 1}')
+    [loan] = instances(Loan, ["id", "number", "product_id", "branch_id", "disbursement_date", "status"], [row])
+    assert (loan.id, loan.number, loan.product_id, loan.branch_id, loan.disbursement_date, loan.status) == row
+    from loans.models import Payment
+
+    [payment] = instances(Payment, ["response", "id", "loan_id"], [('{"a": 1}', 3, 9)])
+    assert (payment.response, payment.id, payment.loan_id) == ({"a": 1}, 3, 9)
