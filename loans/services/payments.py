@@ -12,12 +12,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from loanops.core.db import Prepared, instances
+from loanops.core.db import Prepared, instances, pg_array
 from loanops.core.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed
-from loanops.org.scoping import for_user
+from loanops.core.time import business_date
+from loanops.org.scoping import for_user, path_patterns
 from loans import engine
 from loans.locks import loan_lock, loans_lock_numbers
 from loans.models import Payment
+from loans.selectors import parameter_versions
+from loans.services import ledger
 from loans.services.ledger import loan_replay, plan_payments
 
 
@@ -112,7 +115,9 @@ def _payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Payme
     numbers = list({r.loan_number for r in requests})
     locked = {loan.id: loan for loan in loans_lock_numbers(numbers, acting_user, _LEDGER_FIELDS)}
     loans = {loan.number: loan for loan in locked.values()}
-    stored, fresh_ids = _stored_and_ids([r.external_id for r in requests], count=len(requests) if locked else 0)
+    stored, fresh_ids, tails = _reads_after_lock(
+        [r.external_id for r in requests], count=len(requests) if locked else 0, loan_ids=sorted(locked)
+    )
     posted = {p.external_id: p for p in stored}
     new: list[tuple[int, Payment]] = []
     first_index: dict[str, int] = {}
@@ -152,7 +157,9 @@ def _payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Payme
                 engine.Payment(key=payment.id, amount=payment.amount, value_date=payment.value_date,
                                payer=payment.payer, arrival=payment.id)
             )  # fmt: skip
-        update = plan_payments(loans=[locked[loan_id] for loan_id in sorted(new_by_loan)], new_payments=new_by_loan)
+        update = plan_payments(
+            loans=[locked[loan_id] for loan_id in sorted(new_by_loan)], new_payments=new_by_loan, tails=tails
+        )
         now = timezone.now()
         for _index, payment in new:
             payment.response = _answer(payment, locked[payment.loan_id].number, update.ledgers[payment.loan_id])
@@ -180,28 +187,38 @@ def _payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Payme
 
 
 _FIELDS = Payment._meta.concrete_fields
-_STORED_AND_IDS = Prepared(
-    "payments_stored_and_ids",
+_NO_PAYMENT = ", ".join(["NULL"] * len(_FIELDS))
+_NO_SCHEDULE = ", ".join(["NULL"] * ledger.OPEN_SCHEDULES_COLUMNS)
+_READS_AFTER_LOCK = Prepared(
+    "payments_reads_after_lock",
     f"""
     WITH fresh AS (
         SELECT array_agg(nextval(pg_get_serial_sequence('loans_payment', 'id'))) AS ids
         FROM generate_series(1, %(count)s::int)
     )
-    SELECT fresh.ids, {", ".join(f"p.{f.column}" for f in _FIELDS)}
+    SELECT 0 AS part, fresh.ids, {", ".join(f"p.{f.column}" for f in _FIELDS)}, {_NO_SCHEDULE}
     FROM fresh LEFT JOIN loans_payment p ON p.external_id = ANY(%(external_ids)s::text[])
+    UNION ALL
+    SELECT 1, NULL, {_NO_PAYMENT}, schedule.* FROM ({ledger.OPEN_SCHEDULES_SQL}) schedule
+    ORDER BY 1, {2 + len(_FIELDS) + 1}, {2 + len(_FIELDS) + 6}
     """,
     reads=True,  # it takes ids from the sequence: no row changes, nothing to audit
 )
 
 
-def _stored_and_ids(external_ids: list[str], count: int) -> tuple[list[Payment], list[int]]:
-    """The payments already posted under these external ids, and COUNT fresh payment ids (enough
-    for every request to be new), in one round trip. Called with the loans locked: payment ids are
-    the arrival order, so a loan's money must be numbered in the order its lock is taken."""
-    rows = _STORED_AND_IDS.rows({"count": count, "external_ids": external_ids})
-    ids = sorted(rows[0][0] or [])
-    stored = [row[1:] for row in rows if row[1] is not None]
-    return instances(Payment, [f.attname for f in _FIELDS], stored), ids
+def _reads_after_lock(
+    external_ids: list[str], count: int, loan_ids: list[int]
+) -> tuple[list[Payment], list[int], dict[int, ledger._Tail]]:
+    """In one round trip, with the loans locked: the payments already posted under these external
+    ids; COUNT fresh payment ids (enough for every request to be new); and the open schedules of
+    the locked loans, which appending new money needs. Payment ids are the arrival order, so a
+    loan's money must be numbered in the order its lock is taken."""
+    rows = _READS_AFTER_LOCK.rows({"count": count, "external_ids": external_ids, "loans": pg_array(loan_ids)})
+    width = len(_FIELDS)
+    ids = sorted(rows[0][1] or [])
+    stored = [row[2 : 2 + width] for row in rows if row[0] == 0 and row[2] is not None]
+    tails = ledger.tails_from_rows(row[2 + width :] for row in rows if row[0] == 1)
+    return instances(Payment, [f.attname for f in _FIELDS], stored), ids, tails
 
 
 def _number(new: list[tuple[int, Payment]], ids: list[int]) -> None:
@@ -218,10 +235,74 @@ def _answer_existing(request: PaymentRequest, existing: Payment) -> PaymentOutco
 
 
 def payment_post(*, request: PaymentRequest, acting_user) -> PaymentOutcome:
-    answer = payments_post(requests=[request], acting_user=acting_user)[0]
+    """Post one payment: appended in one call to the database when it can be (see
+    `_append_in_database`), else the general way."""
+    answer = _append_in_database(request, acting_user) or payments_post(requests=[request], acting_user=acting_user)[0]
     if isinstance(answer, ApplicationError):
         raise answer
     return answer
+
+
+_APPEND = Prepared(
+    "payments_append",
+    "SELECT * FROM loans_payment_append(%(number)s::text, %(patterns)s::text[], %(external_id)s::text, "
+    "%(amount)s::numeric, %(value_date)s::date, %(payer)s::text, %(fingerprint)s::text, %(products)s::bigint[], "
+    "%(graces)s::int[], %(tolerances)s::numeric[], %(prepays)s::boolean[])",
+    reads=False,  # it stores the payment: the audit context goes with it
+)
+
+
+def _append_in_database(request: PaymentRequest, acting_user) -> PaymentOutcome | None:
+    """A new payment on an active loan, value-dated on or after the loan's other payments (today's
+    money, the usual case), appended by the database function `loans_payment_append` (migration
+    loans 0013): the lock, the allocation of `plan_append` and `engine.replay_one`, the write and
+    the answer in one round trip, in one transaction of its own when none is open. None when the
+    function declined (it then wrote nothing): the payment is posted the general way, which also
+    gives every error its answer."""
+    patterns = path_patterns(acting_user)
+    if patterns == []:
+        return None
+    products, graces, tolerances, prepays = _parameter_table(business_date())
+    params = {
+        "number": request.loan_number, "patterns": patterns, "external_id": request.external_id,
+        "amount": request.amount, "value_date": request.value_date, "payer": request.payer,
+        "fingerprint": request.fingerprint, "products": products, "graces": graces, "tolerances": tolerances,
+        "prepays": prepays,
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        _APPEND.execute(cursor, params)
+        payment_id, loan_id, answer = cursor.fetchone()
+    if payment_id is None:
+        return None
+    payment = Payment(
+        id=payment_id, external_id=request.external_id, loan_id=loan_id, amount=request.amount,
+        value_date=request.value_date, payer=request.payer, request_fingerprint=request.fingerprint,
+        response=json.loads(answer),
+    )  # fmt: skip
+    return PaymentOutcome(payment=payment, created=True)
+
+
+_parameter_table_cache: dict[str, object] = {"versions": None, "today": None, "table": None}
+
+
+def _parameter_table(today: date) -> tuple[str, str, str, str]:
+    """The parameters each product's ledger is written with (`ledger._parameter_sets_by_product`),
+    as the array literals `loans_payment_append` takes: products, grace days, tolerances, prepay;
+    the row without a product is the default. Kept while the parameter versions and the day stay."""
+    versions = parameter_versions()
+    cache = _parameter_table_cache
+    if cache["versions"] is not versions or cache["today"] != today:
+        product_ids = {v.product_id for v in versions if v.product_id is not None}
+        sets = ledger._parameter_sets_by_product(product_ids | {None})
+        rows = sorted(sets.items(), key=lambda item: (item[0] is None, item[0] or 0))
+        cache["table"] = (
+            pg_array([pid for pid, _set in rows]),
+            pg_array([s.grace_days for _pid, s in rows]),
+            pg_array([s.tolerance for _pid, s in rows]),
+            pg_array([s.excess_handling == "prepay" for _pid, s in rows]),
+        )
+        cache["versions"], cache["today"] = versions, today
+    return cache["table"]
 
 
 @transaction.atomic
