@@ -81,9 +81,8 @@ class _Tail:
 
 # Installments before the first open one are paid in full: new money cannot reach them and their
 # streaks stay as they are. Reading only the rest keeps a bulk post from loading every schedule
-# whole (most of it paid, on a loan half-way through its term). Payment posting reads them in the
-# same statement as the stored payments (see `OPEN_SCHEDULES_SQL` and `tails_from_rows`).
-OPEN_SCHEDULES_SQL = """
+# whole (most of it paid, on a loan half-way through its term).
+_OPEN_SCHEDULES_SQL = """
 SELECT loan_id, first_open, paid, owed, id, number, due_date, principal, interest, fees, paid_principal, paid_interest,
        paid_fees, borrower_paid_by_deadline, missed_streak, paid_through
 FROM (
@@ -96,15 +95,14 @@ FROM (
     WINDOW w AS (PARTITION BY loan_id)
 ) schedule
 WHERE number >= first_open - 1
+ORDER BY loan_id, number
 """
-OPEN_SCHEDULES_COLUMNS = 16
-_OPEN_SCHEDULES = Prepared("ledger_open_schedules", OPEN_SCHEDULES_SQL + "ORDER BY loan_id, number")
+_OPEN_SCHEDULES = Prepared("ledger_open_schedules", _OPEN_SCHEDULES_SQL)
 
 
-def tails_from_rows(rows) -> dict[int, _Tail]:
-    """The tails of the loans (by id) from rows of OPEN_SCHEDULES_SQL, in loan and number order."""
+def _open_schedules(loan_ids: list[int]) -> dict[int, _Tail]:
     tails: dict[int, _Tail] = {}
-    for loan_id, first_open, paid, owed, *values in rows:
+    for loan_id, first_open, paid, owed, *values in _OPEN_SCHEDULES.rows({"loans": pg_array(loan_ids)}):
         tail = tails.get(loan_id)
         if tail is None:
             tail = tails[loan_id] = _Tail()
@@ -114,10 +112,6 @@ def tails_from_rows(rows) -> dict[int, _Tail]:
             tail.seeded = True
         tail.rows.append(row)
     return tails
-
-
-def _open_schedules(loan_ids: list[int]) -> dict[int, _Tail]:
-    return tails_from_rows(_OPEN_SCHEDULES.rows({"loans": pg_array(loan_ids)}))
 
 
 _STORED_PAYMENTS = Prepared(
@@ -371,20 +365,18 @@ def appendable(loan: Loan, new_payments: list[engine.Payment], parameter_set: Pa
 
 def plan_append(
     *, loans: list[Loan], new_payments: dict[int, list[engine.Payment]],
-    parameter_sets: dict[int, ParameterSet] | None = None, tails: dict[int, _Tail] | None = None,
+    parameter_sets: dict[int, ParameterSet] | None = None,
 ) -> LedgerUpdate:  # fmt: skip
     """Allocate only NEW_PAYMENTS of LOANS (each `appendable`, locked by the caller) and add their
     rows to the ledger. The engine replays them over a schedule of what is still owed (older
     money's allocations, future ones included, already subtracted): exactly what a full replay
     would allocate to them (a test compares both). A loan with unapplied money left over after
     its whole schedule is paid is replayed in full instead. The ledgers are those of the new
-    money. TAILS, when given, are the loans' open schedules read after their locks were taken
-    (else they are read here)."""
+    money."""
     update = LedgerUpdate()
     if not loans:
         return update
-    if tails is None:
-        tails = _open_schedules([loan.id for loan in loans])
+    tails = _open_schedules([loan.id for loan in loans])
     parameter_sets = parameter_sets or _parameter_sets_by_product({loan.product_id for loan in loans})
     full = []
     for loan in loans:
@@ -455,19 +447,16 @@ def plan_append(
     return update
 
 
-def plan_payments(
-    *, loans: list[Loan], new_payments: dict[int, list[engine.Payment]], tails: dict[int, _Tail] | None = None
-) -> LedgerUpdate:
+def plan_payments(*, loans: list[Loan], new_payments: dict[int, list[engine.Payment]]) -> LedgerUpdate:
     """Plan bringing the ledgers of LOANS (locked by the caller) up to date with NEW_PAYMENTS (not
-    stored yet): append where possible, replay in full otherwise (back-dated money). TAILS: see
-    `plan_append`."""
+    stored yet): append where possible, replay in full otherwise (back-dated money)."""
     update = LedgerUpdate()
     if not loans:
         return update
     parameter_sets = _parameter_sets_by_product({loan.product_id for loan in loans})
     append = [loan for loan in loans if appendable(loan, new_payments[loan.id], parameter_sets[loan.product_id])]
     keys = {loan.id for loan in append}
-    update.merge(plan_append(loans=append, new_payments=new_payments, parameter_sets=parameter_sets, tails=tails))
+    update.merge(plan_append(loans=append, new_payments=new_payments, parameter_sets=parameter_sets))
     rest = [loan for loan in loans if loan.id not in keys]
     extra = {loan.id: new_payments[loan.id] for loan in rest}
     update.merge(plan_replay(loans=rest, parameter_sets=parameter_sets, new_payments=extra))

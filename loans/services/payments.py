@@ -11,6 +11,8 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from pghistory import config as pghistory_config
+from pghistory import runtime as pghistory_runtime
 
 from loanops.core.db import Prepared, instances, pg_array
 from loanops.core.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed
@@ -115,9 +117,7 @@ def _payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Payme
     numbers = list({r.loan_number for r in requests})
     locked = {loan.id: loan for loan in loans_lock_numbers(numbers, acting_user, _LEDGER_FIELDS)}
     loans = {loan.number: loan for loan in locked.values()}
-    stored, fresh_ids, tails = _reads_after_lock(
-        [r.external_id for r in requests], count=len(requests) if locked else 0, loan_ids=sorted(locked)
-    )
+    stored, fresh_ids = _stored_and_ids([r.external_id for r in requests], count=len(requests) if locked else 0)
     posted = {p.external_id: p for p in stored}
     new: list[tuple[int, Payment]] = []
     first_index: dict[str, int] = {}
@@ -157,9 +157,7 @@ def _payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Payme
                 engine.Payment(key=payment.id, amount=payment.amount, value_date=payment.value_date,
                                payer=payment.payer, arrival=payment.id)
             )  # fmt: skip
-        update = plan_payments(
-            loans=[locked[loan_id] for loan_id in sorted(new_by_loan)], new_payments=new_by_loan, tails=tails
-        )
+        update = plan_payments(loans=[locked[loan_id] for loan_id in sorted(new_by_loan)], new_payments=new_by_loan)
         now = timezone.now()
         for _index, payment in new:
             payment.response = _answer(payment, locked[payment.loan_id].number, update.ledgers[payment.loan_id])
@@ -187,38 +185,28 @@ def _payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Payme
 
 
 _FIELDS = Payment._meta.concrete_fields
-_NO_PAYMENT = ", ".join(["NULL"] * len(_FIELDS))
-_NO_SCHEDULE = ", ".join(["NULL"] * ledger.OPEN_SCHEDULES_COLUMNS)
-_READS_AFTER_LOCK = Prepared(
-    "payments_reads_after_lock",
+_STORED_AND_IDS = Prepared(
+    "payments_stored_and_ids",
     f"""
     WITH fresh AS (
         SELECT array_agg(nextval(pg_get_serial_sequence('loans_payment', 'id'))) AS ids
         FROM generate_series(1, %(count)s::int)
     )
-    SELECT 0 AS part, fresh.ids, {", ".join(f"p.{f.column}" for f in _FIELDS)}, {_NO_SCHEDULE}
+    SELECT fresh.ids, {", ".join(f"p.{f.column}" for f in _FIELDS)}
     FROM fresh LEFT JOIN loans_payment p ON p.external_id = ANY(%(external_ids)s::text[])
-    UNION ALL
-    SELECT 1, NULL, {_NO_PAYMENT}, schedule.* FROM ({ledger.OPEN_SCHEDULES_SQL}) schedule
-    ORDER BY 1, {2 + len(_FIELDS) + 1}, {2 + len(_FIELDS) + 6}
     """,
     reads=True,  # it takes ids from the sequence: no row changes, nothing to audit
 )
 
 
-def _reads_after_lock(
-    external_ids: list[str], count: int, loan_ids: list[int]
-) -> tuple[list[Payment], list[int], dict[int, ledger._Tail]]:
-    """In one round trip, with the loans locked: the payments already posted under these external
-    ids; COUNT fresh payment ids (enough for every request to be new); and the open schedules of
-    the locked loans, which appending new money needs. Payment ids are the arrival order, so a
-    loan's money must be numbered in the order its lock is taken."""
-    rows = _READS_AFTER_LOCK.rows({"count": count, "external_ids": external_ids, "loans": pg_array(loan_ids)})
-    width = len(_FIELDS)
-    ids = sorted(rows[0][1] or [])
-    stored = [row[2 : 2 + width] for row in rows if row[0] == 0 and row[2] is not None]
-    tails = ledger.tails_from_rows(row[2 + width :] for row in rows if row[0] == 1)
-    return instances(Payment, [f.attname for f in _FIELDS], stored), ids, tails
+def _stored_and_ids(external_ids: list[str], count: int) -> tuple[list[Payment], list[int]]:
+    """The payments already posted under these external ids, and COUNT fresh payment ids (enough
+    for every request to be new), in one round trip. Called with the loans locked: payment ids are
+    the arrival order, so a loan's money must be numbered in the order its lock is taken."""
+    rows = _STORED_AND_IDS.rows({"count": count, "external_ids": external_ids})
+    ids = sorted(rows[0][0] or [])
+    stored = [row[1:] for row in rows if row[1] is not None]
+    return instances(Payment, [f.attname for f in _FIELDS], stored), ids
 
 
 def _number(new: list[tuple[int, Payment]], ids: list[int]) -> None:
@@ -247,38 +235,41 @@ _APPEND = Prepared(
     "payments_append",
     "SELECT * FROM loans_payment_append(%(number)s::text, %(patterns)s::text[], %(external_id)s::text, "
     "%(amount)s::numeric, %(value_date)s::date, %(payer)s::text, %(fingerprint)s::text, %(products)s::bigint[], "
-    "%(graces)s::int[], %(tolerances)s::numeric[], %(prepays)s::boolean[])",
-    reads=False,  # it stores the payment: the audit context goes with it
+    "%(graces)s::int[], %(tolerances)s::numeric[], %(prepays)s::boolean[], %(context_id)s::text, "
+    "%(context_metadata)s::text)",
+    # It stores the payment, but takes the audit context as arguments and sets it itself: run it
+    # as a read, without pghistory's statement in front.
+    reads=True,
 )
+_APPENDED_FIELDS = ["id", "external_id", "loan_id", "amount", "value_date", "payer", "request_fingerprint", "response"]
 
 
 def _append_in_database(request: PaymentRequest, acting_user) -> PaymentOutcome | None:
     """A new payment on an active loan, value-dated on or after the loan's other payments (today's
-    money, the usual case), appended by the database function `loans_payment_append` (migration
-    loans 0013): the lock, the allocation of `plan_append` and `engine.replay_one`, the write and
-    the answer in one round trip, in one transaction of its own when none is open. None when the
-    function declined (it then wrote nothing): the payment is posted the general way, which also
-    gives every error its answer."""
+    money, the usual case), appended by the database function `loans_payment_append` (migrations
+    loans 0013 and 0014): the lock, the allocation of `plan_append` and `engine.replay_one`, the
+    write and the answer in one round trip, in one transaction of its own when none is open. None
+    when the function declined (it then wrote nothing): the payment is posted the general way,
+    which also gives every error its answer."""
     patterns = path_patterns(acting_user)
     if patterns == []:
         return None
     products, graces, tolerances, prepays = _parameter_table(business_date())
+    context = getattr(pghistory_runtime._tracker, "value", None)
+    fingerprint = request.fingerprint
     params = {
         "number": request.loan_number, "patterns": patterns, "external_id": request.external_id,
         "amount": request.amount, "value_date": request.value_date, "payer": request.payer,
-        "fingerprint": request.fingerprint, "products": products, "graces": graces, "tolerances": tolerances,
-        "prepays": prepays,
+        "fingerprint": fingerprint, "products": products, "graces": graces, "tolerances": tolerances,
+        "prepays": prepays, "context_id": str(context.id) if context else None,
+        "context_metadata": json.dumps(context.metadata, cls=pghistory_config.json_encoder()) if context else None,
     }  # fmt: skip
-    with connection.cursor() as cursor:
-        _APPEND.execute(cursor, params)
-        payment_id, loan_id, answer = cursor.fetchone()
+    [(payment_id, loan_id, answer)] = _APPEND.rows(params)
     if payment_id is None:
         return None
-    payment = Payment(
-        id=payment_id, external_id=request.external_id, loan_id=loan_id, amount=request.amount,
-        value_date=request.value_date, payer=request.payer, request_fingerprint=request.fingerprint,
-        response=json.loads(answer),
-    )  # fmt: skip
+    row = (payment_id, request.external_id, loan_id, request.amount, request.value_date, request.payer, fingerprint,
+           answer)  # fmt: skip
+    [payment] = instances(Payment, _APPENDED_FIELDS, [row])
     return PaymentOutcome(payment=payment, created=True)
 
 

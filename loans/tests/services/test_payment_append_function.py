@@ -2,6 +2,8 @@
 what posting the same payment through Python does, and decline, writing nothing, whatever it
 does not handle."""
 
+import contextlib
+import json
 import random
 from datetime import date, timedelta
 from decimal import Decimal
@@ -209,3 +211,31 @@ def test_both_ways_post_with_the_parameters_of_the_loan_s_own_product(admin, twi
     assert outcome.payment.response["suspense"] == "0.00"
     loan.refresh_from_db()
     assert (loan.ledger_grace_days, loan.ledger_tolerance) == (7, Decimal("3.00"))
+
+
+@pytest.mark.parametrize("logged", [False, True])
+def test_the_appended_payment_is_audited_with_the_request_s_context(admin, logged, settings):
+    """The function sets the caller's audit context itself (it comes in as arguments): the payment's
+    insert event names the client, whichever cursor the call ran on."""
+    import pghistory
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rng = random.Random(11)
+    loan, _ = _twins(rng, 11, admin)
+    request = PaymentRequest(external_id="AUDIT-1", loan_number=loan.number, amount=Decimal("10.00"),
+                             value_date=START, payer="borrower")  # fmt: skip
+    with (
+        CaptureQueriesContext(connection) if logged else contextlib.nullcontext(),
+        pghistory.context(user=admin.id, api=True),
+    ):
+        outcome = payments._append_in_database(request, admin)
+    assert outcome is not None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.metadata FROM loans_paymentevent e JOIN pghistory_context c ON c.id = e.pgh_context_id "
+            "WHERE e.pgh_obj_id = %s AND e.pgh_label = 'insert'",
+            [outcome.payment.id],
+        )
+        [(metadata,)] = cursor.fetchall()
+    assert json.loads(metadata) == {"user": admin.id, "api": True}
