@@ -19,6 +19,7 @@ from hmac import compare_digest
 
 import psycopg2
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -67,6 +68,23 @@ def _token(row: tuple):
     return auth_token
 
 
+def _copy(instance):
+    """A model instance of its own with the same field values, as a fresh read would give (much
+    cheaper than building one again from its row)."""
+    copied = instance.__class__.__new__(instance.__class__)
+    copied.__dict__.update(instance.__dict__)
+    copied._state = ModelState()
+    copied._state.db, copied._state.adding = instance._state.db, False
+    return copied
+
+
+def _fresh(auth_token):
+    """A copy of a checked token and of its user, for one request (what it sets on them stays its own)."""
+    copied = _copy(auth_token)
+    copied.user = _copy(auth_token.user)
+    return copied
+
+
 _CHANNEL = "loanops_api_auth"
 _CACHE_LIMIT = 1000
 
@@ -87,16 +105,17 @@ class _Heard:
 
 
 class _CheckedTokens:
-    """Token rows checked on one database connection (by token digest), and what it heard."""
+    """Tokens (with their users) checked on one database connection, by digest, and what it heard.
+    A request gets copies of them (`_fresh`)."""
 
     def __init__(self, raw) -> None:
         self.raw = raw
-        self.rows: dict[str, tuple] = {}
+        self.rows: dict[str, object] = {}
         raw.notifies = self.changes = _Heard()
         raw.notices = self.notices = _Heard()
 
 
-def _checked_tokens() -> dict[str, tuple] | None:
+def _checked_tokens() -> dict[str, object] | None:
     """This connection's checked tokens, once what the server sent meanwhile is read; None when
     they cannot be trusted: no connection yet, a new one, inside a transaction, or a connection
     the server is ending (it says so with a message while idle; a broken one fails to poll)."""
@@ -148,9 +167,9 @@ class ApiTokenAuthentication(TokenAuthentication):
         except (TypeError, UnicodeDecodeError, binascii.Error) as exc:
             raise exceptions.AuthenticationFailed(msg) from exc
         checked = _checked_tokens()
-        row = checked.get(digest) if checked is not None else None
-        if row is not None:
-            auth_token = _token(row)
+        known = checked.get(digest) if checked is not None else None
+        if known is not None:
+            auth_token = _fresh(known)
             if not self._cleanup_token(auth_token):
                 return self.validate_user(auth_token)
         listening = _listening()
@@ -163,7 +182,7 @@ class ApiTokenAuthentication(TokenAuthentication):
                 if listening is not None:
                     if len(listening.rows) >= _CACHE_LIMIT:
                         listening.rows.clear()
-                    listening.rows[digest] = row
+                    listening.rows[digest] = _fresh(auth_token)
                 return answer
         raise exceptions.AuthenticationFailed(msg)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pghistory import config as pghistory_config
@@ -241,6 +241,7 @@ _APPEND = Prepared(
     # as a read, without pghistory's statement in front.
     reads=True,
 )
+# In the model's field order, as Model.from_db takes them.
 _APPENDED_FIELDS = ["id", "external_id", "loan_id", "amount", "value_date", "payer", "request_fingerprint", "response"]
 
 
@@ -268,9 +269,8 @@ def _append_in_database(request: PaymentRequest, acting_user) -> PaymentOutcome 
     if payment_id is None:
         return None
     row = (payment_id, request.external_id, loan_id, request.amount, request.value_date, request.payer, fingerprint,
-           answer)  # fmt: skip
-    [payment] = instances(Payment, _APPENDED_FIELDS, [row])
-    return PaymentOutcome(payment=payment, created=True)
+           json.loads(answer))  # fmt: skip
+    return PaymentOutcome(payment=Payment.from_db(DEFAULT_DB_ALIAS, _APPENDED_FIELDS, row), created=True)
 
 
 _parameter_table_cache: dict[str, object] = {"versions": None, "today": None, "table": None}

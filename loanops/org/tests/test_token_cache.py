@@ -142,3 +142,36 @@ def test_a_connection_found_broken_is_replaced_before_the_view_runs(org, client,
     monkeypatch.setattr(type(connections["default"]), "is_usable", lambda self: calls.append(1) and False)
     assert _get(client, token) == (200, 1)  # a new connection: listens and reads again
     assert calls == [1]
+
+
+def test_each_request_gets_its_own_copy_of_a_kept_token_and_user(org):
+    """What one request sets on its token or user never reaches the next: each gets copies of the
+    kept instances, with the same values as a fresh read."""
+    from rest_framework.test import APIRequestFactory
+
+    token = _create("core-copies")
+    factory = APIRequestFactory()
+    authentication = auth.ApiTokenAuthentication()
+
+    def authenticate():
+        close_old_connections()
+        request = factory.get("/api/v1/loans", HTTP_AUTHORIZATION=f"Token {token}")
+        return authentication.authenticate(request)
+
+    first_user, first_token = authenticate()  # read, then kept
+    second_user, second_token = authenticate()  # from the kept ones
+    third_user, third_token = authenticate()
+    assert second_user is not third_user
+    assert second_token is not third_token
+    assert second_token.user is second_user
+    second_user.first_name = "changed by a request"
+    second_user._branch_paths = ["X/"]
+    assert third_user.first_name == first_user.first_name
+    assert third_user._branch_paths == first_user._branch_paths
+    assert [getattr(third_user, f.attname) for f in User._meta.concrete_fields] == [
+        getattr(first_user, f.attname) for f in User._meta.concrete_fields
+    ]
+    assert third_token.digest == first_token.digest
+    assert third_token.expiry == first_token.expiry
+    assert not third_user._state.adding
+    assert third_user._state.db == "default"
