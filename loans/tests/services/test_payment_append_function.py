@@ -105,7 +105,7 @@ def test_the_function_stores_and_answers_what_python_does(admin, seed):
         amount = rng.choice(
             [_money(rng, 1, 50), _money(rng, 50, 1200), _money(rng, 1000, 5000), Decimal("0.01"), Decimal("1000.00")]
         )
-        payer = rng.choice(["borrower", "borrower", "borrower", "dealer", "insurer", "guarantor"])
+        payer = rng.choice(["borrower", "borrower", "borrower", "dealer", "insurer", "guarantor", "collateral_sale"])
 
         def request(loan, amount=amount, value_date=value_date, payer=payer, step=step):
             return PaymentRequest(external_id=f"{loan.number}-{step}", loan_number=loan.number, amount=amount,
