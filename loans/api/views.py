@@ -163,7 +163,7 @@ class PaymentCreateApi(BaseApiView):
     def post(self, request):
         data = s.payment_input_plain(request.data) or _validated(s.PaymentInputSerializer, request.data)
         outcome = payment_post(request=_payment_request(data), acting_user=request.user)
-        return Response(outcome.payment.response, status=201 if outcome.created else 200)
+        return self.rendered(outcome.payment.response, status=201 if outcome.created else 200)
 
 
 class PaymentBulkApi(BaseApiView):

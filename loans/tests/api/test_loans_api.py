@@ -189,3 +189,26 @@ def test_payment_scoping_treats_like_wildcards_in_branch_paths_literally(api, or
     results = client_c.post("/api/v1/payments/bulk", {"payments": items}, format="json").json()["results"]
     assert [r["status"] for r in results] == [404, 201]
     assert set(Payment.objects.values_list("external_id", flat=True)) == {"P-C", "B-C"}
+
+
+@pytest.mark.parametrize("accept", [None, "application/json", "application/json; indent=2", "*/*"])
+def test_a_payment_s_answer_is_what_drf_would_render(api, accept, monkeypatch):
+    """The payment post renders its answer itself: the same bytes and headers as DRF's Response."""
+    from rest_framework.response import Response
+
+    from loanops.core.api.views import BaseApiView
+
+    api.put("/api/v1/loans/L-1", loan_body(), format="json")
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+
+    def post(external_id):
+        payment = {"external_id": external_id, "loan_number": "L-1", "amount": "9.50", "value_date": "2024-02-15"}
+        return api.post("/api/v1/payments", payment, format="json", **headers)
+
+    ours = post("TX-1")
+    monkeypatch.setattr(BaseApiView, "rendered", lambda self, data, status: Response(data, status=status))
+    drf = post("TX-2")
+    assert ours.status_code == drf.status_code == 201
+    assert ours.content == drf.content.replace(b"TX-2", b"TX-1")
+    assert (b"\n  " in ours.content) is bool(accept and "indent" in accept)
+    assert dict(ours.headers) == dict(drf.headers)
