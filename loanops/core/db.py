@@ -21,6 +21,7 @@ from decimal import Decimal
 from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models.base import ModelState
 from pghistory.runtime import _inject_history_context
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s(::\w+(?:\[\])?)?")
@@ -111,6 +112,17 @@ def instances(model, attnames: list[str], rows: list[tuple]) -> list:
                 row[index] = convert(row[index], None, db)
         result.append(model.from_db(alias, names, row))
     return result
+
+
+def loaded(model, values: dict):
+    """An instance of MODEL as read from the database with just these field VALUES (by attname; the
+    others deferred, read when first used), without running `__init__`: for the hottest paths,
+    where values already converted are at hand."""
+    instance = model.__new__(model)
+    instance.__dict__.update(values)
+    instance._state = ModelState()
+    instance._state.adding, instance._state.db = False, DEFAULT_DB_ALIAS
+    return instance
 
 
 @cache

@@ -19,7 +19,6 @@ from hmac import compare_digest
 
 import psycopg2
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -29,7 +28,7 @@ from knox.models import get_token_model
 from knox.settings import CONSTANTS
 from rest_framework import exceptions
 
-from loanops.core.db import Prepared, instances
+from loanops.core.db import Prepared, instances, loaded
 from loanops.org.models import Branch, User
 
 
@@ -71,11 +70,7 @@ def _token(row: tuple):
 def _copy(instance):
     """A model instance of its own with the same field values, as a fresh read would give (much
     cheaper than building one again from its row)."""
-    copied = instance.__class__.__new__(instance.__class__)
-    copied.__dict__.update(instance.__dict__)
-    copied._state = ModelState()
-    copied._state.db, copied._state.adding = instance._state.db, False
-    return copied
+    return loaded(type(instance), instance.__dict__)
 
 
 def _fresh(auth_token):

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pghistory import config as pghistory_config
 from pghistory import runtime as pghistory_runtime
 
-from loanops.core.db import Prepared, instances, pg_array
+from loanops.core.db import Prepared, instances, loaded, pg_array
 from loanops.core.exceptions import ApplicationError, Conflict, NotFound, ValidationFailed
 from loanops.core.time import business_date
 from loanops.org.scoping import for_user, path_patterns
@@ -241,8 +241,6 @@ _APPEND = Prepared(
     # as a read, without pghistory's statement in front.
     reads=True,
 )
-# In the model's field order, as Model.from_db takes them.
-_APPENDED_FIELDS = ["id", "external_id", "loan_id", "amount", "value_date", "payer", "request_fingerprint", "response"]
 
 
 def _append_in_database(request: PaymentRequest, acting_user) -> PaymentOutcome | None:
@@ -268,9 +266,12 @@ def _append_in_database(request: PaymentRequest, acting_user) -> PaymentOutcome 
     [(payment_id, loan_id, answer)] = _APPEND.rows(params)
     if payment_id is None:
         return None
-    row = (payment_id, request.external_id, loan_id, request.amount, request.value_date, request.payer, fingerprint,
-           json.loads(answer))  # fmt: skip
-    return PaymentOutcome(payment=Payment.from_db(DEFAULT_DB_ALIAS, _APPENDED_FIELDS, row), created=True)
+    payment = loaded(Payment, {
+        "id": payment_id, "external_id": request.external_id, "loan_id": loan_id, "amount": request.amount,
+        "value_date": request.value_date, "payer": request.payer, "request_fingerprint": fingerprint,
+        "response": json.loads(answer),
+    })  # fmt: skip
+    return PaymentOutcome(payment=payment, created=True)
 
 
 _parameter_table_cache: dict[str, object] = {"versions": None, "today": None, "table": None}

@@ -171,3 +171,18 @@ def test_instances_take_the_columns_in_any_order():
 
     [payment] = instances(Payment, ["response", "id", "loan_id"], [('{"a": 1}', 3, 9)])
     assert (payment.response, payment.id, payment.loan_id) == ({"a": 1}, 3, 9)
+
+
+def test_loaded_gives_an_instance_as_read_from_the_database(django_user_model):
+    """`loaded`: the given values, the other fields read when first used, saved as an update."""
+    from loanops.core.db import loaded
+
+    user = django_user_model.objects.create(username="loaded-1", first_name="Ana", last_name="Ruiz")
+    copy = loaded(django_user_model, {"id": user.id, "username": "loaded-1"})
+    assert not copy._state.adding
+    assert copy._state.db == "default"
+    assert copy.first_name == "Ana"  # deferred: read now
+    copy.last_name = "Gil"
+    copy.save(update_fields=["last_name"])
+    assert django_user_model.objects.get(id=user.id).last_name == "Gil"
+    assert django_user_model.objects.count() == 1
