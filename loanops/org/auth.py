@@ -113,27 +113,34 @@ class _CheckedTokens:
 def _checked_tokens() -> dict[str, object] | None:
     """This connection's checked tokens, once what the server sent meanwhile is read; None when
     they cannot be trusted: no connection yet, a new one, inside a transaction, or a connection
-    the server is ending (it says so with a message while idle; a broken one fails to poll)."""
+    the server is ending (it says so with a message while idle; a broken one fails to poll).
+
+    Reading what the server sent is also the request's health check (CONN_HEALTH_CHECKS): an idle
+    connection that polls without error or message is alive, and Django's `SELECT 1` is skipped.
+    Otherwise Django's check runs here, outside any transaction: a connection found broken is
+    simply replaced, never inside a payment's transaction."""
     db = connections[DEFAULT_DB_ALIAS]
     if db.in_atomic_block:
         return None
-    # The request's health check (CONN_HEALTH_CHECKS) is due with its first query; a token taken
-    # from here runs none before the view's transaction. Run it now: outside a transaction a
-    # connection found broken is simply replaced.
-    db.close_if_health_check_failed()
     raw = db.connection
     checked = getattr(db, "_checked_tokens", None)
     if raw is None or checked is None or checked.raw is not raw:
+        db.close_if_health_check_failed()
         return None
     checked.notices.came = False
     try:
         raw.poll()  # reads what the server has sent meanwhile, without waiting
     except psycopg2.Error:
+        db.close_if_health_check_failed()
         return None
     if checked.changes.came or checked.notices.came:
         checked.changes.came = False
         checked.rows.clear()
-    return None if checked.notices.came else checked.rows
+    if checked.notices.came:
+        db.close_if_health_check_failed()
+        return None
+    db.health_check_done = True
+    return checked.rows
 
 
 def _listening() -> _CheckedTokens | None:

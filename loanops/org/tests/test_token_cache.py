@@ -133,15 +133,33 @@ def test_a_connection_the_server_ended_is_not_trusted(org, client):
 
 
 def test_a_connection_found_broken_is_replaced_before_the_view_runs(org, client, monkeypatch):
-    """The request's health check runs when the token is taken from the cache, outside any
-    transaction: a broken connection is replaced there, not inside a payment's transaction."""
+    """A kept connection that fails its check (here: its server process was ended) is replaced when
+    the token is looked up, outside any transaction, not inside a payment's transaction."""
     token = _create("core-banking")
     assert _get(client, token) == (200, 1)
     assert _get(client, token) == (200, 0)
-    calls = []
-    monkeypatch.setattr(type(connections["default"]), "is_usable", lambda self: calls.append(1) and False)
+    checks = []
+    usable = type(connections["default"]).is_usable
+    monkeypatch.setattr(type(connections["default"]), "is_usable", lambda self: checks.append(1) or usable(self))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        [pid] = cursor.fetchone()
+    _from_another_connection("SELECT pg_terminate_backend(%s)", (pid,))
+    time.sleep(0.2)  # the server's goodbye reaches the socket
     assert _get(client, token) == (200, 1)  # a new connection: listens and reads again
-    assert calls == [1]
+    assert checks == [1]
+
+
+def test_a_kept_connection_is_checked_without_a_query(org, client, monkeypatch):
+    """Polling the kept connection is the request's health check: no `SELECT 1` round trip."""
+    token = _create("core-banking")
+    assert _get(client, token) == (200, 1)
+    checks = []
+    usable = type(connections["default"]).is_usable
+    monkeypatch.setattr(type(connections["default"]), "is_usable", lambda self: checks.append(1) or usable(self))
+    assert _get(client, token) == (200, 0)
+    assert _get(client, token) == (200, 0)
+    assert checks == []
 
 
 def test_each_request_gets_its_own_copy_of_a_kept_token_and_user(org):
