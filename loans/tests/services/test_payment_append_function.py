@@ -99,6 +99,7 @@ def test_the_function_stores_and_answers_what_python_does(admin, seed):
     twin_sql, twin_python = _twins(rng, seed, admin)
     day = START + timedelta(days=rng.randint(0, 20))
     taken = 0
+    write_off_at = rng.choice([None, None, None, 2, 5])
     for step in range(rng.randint(4, 12)):
         back = rng.random() < 0.15  # back-dated: the function declines
         value_date = max(START, day - timedelta(days=rng.randint(1, 60))) if back else day
@@ -111,6 +112,8 @@ def test_the_function_stores_and_answers_what_python_does(admin, seed):
             return PaymentRequest(external_id=f"{loan.number}-{step}", loan_number=loan.number, amount=amount,
                                   value_date=value_date, payer=payer)  # fmt: skip
 
+        if step == write_off_at:  # a written-off loan still receives money, and is never closed
+            Loan.objects.filter(id__in=[twin_sql.id, twin_python.id]).update(status=Loan.Status.WRITTEN_OFF)
         outcome = payments._append_in_database(request(twin_sql), admin)
         if outcome is None:
             outcome = payments.payments_post(requests=[request(twin_sql)], acting_user=admin)[0]
@@ -173,9 +176,7 @@ def test_it_declines_what_it_does_not_handle_and_writes_nothing(admin, org):
     assert declined(value_date=START - timedelta(days=1))  # before disbursement
     elsewhere = UserFactory(username="officer-b", role=Role.CREDIT_OFFICER, branches=[org["b"]])
     assert declined(user=elsewhere)  # not in the caller's branches
-    Loan.objects.filter(id=loan.id).update(status=Loan.Status.WRITTEN_OFF)
-    assert declined()
-    Loan.objects.filter(id=loan.id).update(status=Loan.Status.ACTIVE, received_total=Decimal("6.00"))
+    Loan.objects.filter(id=loan.id).update(received_total=Decimal("6.00"))
     assert declined()  # money waiting in suspense
     Loan.objects.filter(id=loan.id).update(received_total=Decimal("5.00"), ledger_grace_days=99)
     assert declined()  # parameters changed since the ledger was written
@@ -239,3 +240,32 @@ def test_the_appended_payment_is_audited_with_the_request_s_context(admin, logge
         )
         [(metadata,)] = cursor.fetchall()
     assert json.loads(metadata) == {"user": admin.id, "api": True}
+
+
+@pytest.mark.parametrize("status", [Loan.Status.CLOSED, Loan.Status.ACTIVE])
+def test_money_for_a_paid_off_loan_waits_in_suspense_both_ways(admin, status):
+    """A closed loan (everything paid) still takes money: it waits in suspense, the loan stays
+    closed; an active loan with nothing left open is closed by it, as the general way does."""
+    rng = random.Random(5)
+    twin_sql, twin_python = _twins(rng, 5, admin)
+    owed = sum(i.principal + i.interest + i.fees for i in Installment.objects.filter(loan=twin_sql))
+    for twin in (twin_sql, twin_python):
+        payments.payments_post(requests=[PaymentRequest(external_id=f"{twin.number}-all", loan_number=twin.number,
+                                                        amount=owed, value_date=START, payer="borrower")],
+                               acting_user=admin)  # fmt: skip
+    assert Loan.objects.get(id=twin_sql.id).status == Loan.Status.CLOSED
+    Loan.objects.filter(id__in=[twin_sql.id, twin_python.id]).update(status=status)
+    request = {"amount": Decimal("12.34"), "value_date": START + timedelta(days=1), "payer": "borrower"}
+    outcome = payments._append_in_database(
+        PaymentRequest(external_id=f"{twin_sql.number}-x", loan_number=twin_sql.number, **request), admin
+    )
+    expected = payments.payments_post(
+        requests=[PaymentRequest(external_id=f"{twin_python.number}-x", loan_number=twin_python.number, **request)],
+        acting_user=admin,
+    )[0]
+    assert outcome is not None
+    assert outcome.payment.response["allocation"] == []
+    assert outcome.payment.response["suspense"] == "12.34"
+    assert _without_ids(outcome.payment.response) == _without_ids(expected.payment.response)
+    assert _state(twin_sql) == _state(twin_python)
+    assert Loan.objects.get(id=twin_sql.id).status == Loan.Status.CLOSED
