@@ -185,4 +185,4 @@ def test_loaded_gives_an_instance_as_read_from_the_database(django_user_model):
     copy.last_name = "Gil"
     copy.save(update_fields=["last_name"])
     assert django_user_model.objects.get(id=user.id).last_name == "Gil"
-    assert django_user_model.objects.count() == 1
+    assert django_user_model.objects.filter(username="loaded-1").count() == 1
