@@ -1,22 +1,27 @@
 """One payment appended to a loan's ledger in one call to the database (loans.services.payments).
 
-`loans_payment_append` does, for the common case of a single payment, what posting it through
-Python does (lock the loan, `appendable`, `plan_append` with `engine.replay_one`, the write, and
-the answer), in one round trip. It handles only that case: for anything else (no such loan in
-the caller's branches, a loan not active, an external id already used, a back-dated payment,
-money waiting in suspense, parameters changed since the ledger was written, a schedule with
-nothing open, a value date before disbursement) it writes nothing and answers no row of values,
-and the caller posts the payment the general way. Tests post the same payments both ways on
-twin loans and compare every stored value and answer.
+`loans_payment_append` does, for a single payment of today's money, what posting it through
+Python does (lock the loan, `appendable`, `plan_append` with `engine.replay_one`, the write, the
+audit context and the answer), in one round trip. It handles loans of any status (a written-off
+loan is never closed) and a loan with nothing open (the money waits in suspense). It declines,
+writing nothing and answering no row of values, a loan the caller may not see, a value date
+before disbursement or before the loan's latest payment, parameters changed since the ledger was
+written, an external id already used and money already waiting in suspense: the caller then posts
+the payment the general way. Tests post the same payments both ways on twin loans and compare
+every stored value and answer.
 """
 
 from django.db import migrations
+
+SIGNATURE = (
+    "loans_payment_append(text, text[], text, numeric, date, text, text, bigint[], int[], numeric[], boolean[], text, text)"
+)
 
 FUNCTION = r"""
 CREATE OR REPLACE FUNCTION loans_payment_append(
     p_number text, p_patterns text[], p_external_id text, p_amount numeric, p_value_date date, p_payer text,
     p_fingerprint text, p_products bigint[], p_graces int[], p_tolerances numeric[], p_prepays boolean[],
-    OUT payment_id bigint, OUT loan_id bigint, OUT answer text
+    p_context_id text, p_context_metadata text, OUT payment_id bigint, OUT loan_id bigint, OUT answer text
 ) LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     v_loan record;
@@ -26,6 +31,9 @@ DECLARE
     v_paid numeric;
     v_owed numeric;
     v_first int;
+    v_rows int := 0;
+    v_before_number int;
+    v_before_streak int;
     r record;
     v_left numeric := p_amount;
     v_streak int := 0;
@@ -57,8 +65,7 @@ BEGIN
       AND (p_patterns IS NULL
            OR EXISTS (SELECT 1 FROM org_branch b WHERE b.id = l.branch_id AND b.path LIKE ANY(p_patterns)))
     FOR UPDATE OF l;
-    IF NOT FOUND OR v_loan.status <> 'active' OR p_value_date < v_loan.disbursement_date
-       OR p_value_date < v_loan.last_value_date THEN
+    IF NOT FOUND OR p_value_date < v_loan.disbursement_date OR p_value_date < v_loan.last_value_date THEN
         RETURN;
     END IF;
     -- The loan's product's parameters (the row without a product is the default).
@@ -73,28 +80,32 @@ BEGIN
     IF EXISTS (SELECT 1 FROM loans_payment p WHERE p.external_id = p_external_id) THEN
         RETURN;
     END IF;
-    -- Read after the lock (each statement here sees what committed before it started).
-    SELECT sum(i.paid_principal + i.paid_interest + i.paid_fees), sum(i.principal + i.interest + i.fees),
-           min(i.number) FILTER (WHERE i.paid_principal + i.paid_interest + i.paid_fees
-                                       < i.principal + i.interest + i.fees)
-    INTO v_paid, v_owed, v_first
-    FROM loans_installment i
-    WHERE i.loan_id = v_loan.id;
-    IF v_first IS NULL OR v_paid <> v_loan.received_total THEN
-        RETURN;
-    END IF;
-
-    -- engine.replay_one over what is still owed, and plan_append's summaries and streaks.
+    -- The schedule, read after the lock (each statement here sees what committed before it
+    -- started): engine.replay_one over what is still owed, and plan_append's summaries and
+    -- streaks, planned before anything is written. Installments before the first open one are
+    -- paid in full; the one just before it gives the streak to count on from.
+    v_paid := 0;
+    v_owed := 0;
     FOR r IN
         SELECT i.id, i.number, i.due_date, i.principal, i.interest, i.fees, i.paid_principal, i.paid_interest,
                i.paid_fees, i.borrower_paid_by_deadline, i.missed_streak, i.paid_through
         FROM loans_installment i
-        WHERE i.loan_id = v_loan.id AND i.number >= v_first - 1
+        WHERE i.loan_id = v_loan.id
         ORDER BY i.number
     LOOP
-        IF r.number < v_first THEN  -- paid in full: only its streak is needed
-            v_streak := r.missed_streak;
-            CONTINUE;
+        v_rows := v_rows + 1;
+        v_paid := v_paid + r.paid_principal + r.paid_interest + r.paid_fees;
+        v_owed := v_owed + r.principal + r.interest + r.fees;
+        IF v_first IS NULL THEN
+            IF r.paid_principal + r.paid_interest + r.paid_fees >= r.principal + r.interest + r.fees THEN
+                v_before_number := r.number;
+                v_before_streak := r.missed_streak;
+                CONTINUE;
+            END IF;
+            v_first := r.number;
+            IF v_before_number = v_first - 1 THEN
+                v_streak := v_before_streak;
+            END IF;
         END IF;
         v_fees := r.fees - r.paid_fees;
         v_interest := r.interest - r.paid_interest;
@@ -148,11 +159,21 @@ BEGIN
             u_through := u_through || v_new_through;
         END IF;
     END LOOP;
+    -- Money waiting in suspense: the general way (a full replay). With nothing open (a loan paid
+    -- off, or without a schedule) the new money waits in suspense.
+    IF v_paid <> v_loan.received_total THEN
+        RETURN;
+    END IF;
 
+    -- The audit context of the caller's request (what pghistory otherwise sets before a statement).
+    IF p_context_id IS NOT NULL THEN
+        PERFORM set_config('pghistory.context_id', p_context_id, true),
+                set_config('pghistory.context_metadata', p_context_metadata, true);
+    END IF;
     v_through := greatest(v_loan.ledger_through, v_through);
     v_status := v_loan.status;
     v_closed_on := v_loan.closed_on;
-    IF v_paid + v_allocated >= v_owed THEN
+    IF v_loan.status = 'active' AND v_rows > 0 AND v_paid + v_allocated >= v_owed THEN
         v_status := 'closed';
         v_closed_on := v_through;
     END IF;
@@ -194,8 +215,6 @@ BEGIN
 END
 $$;
 """
-
-SIGNATURE = "loans_payment_append(text, text[], text, numeric, date, text, text, bigint[], int[], numeric[], boolean[])"
 
 
 class Migration(migrations.Migration):

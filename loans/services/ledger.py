@@ -128,7 +128,9 @@ def _stored_payments(loan_ids: list[int]) -> dict[int, list[engine.Payment]]:
     return payments
 
 
-def _parameter_sets_by_product(product_ids: set[int]) -> dict[int, ParameterSet]:
+def parameter_sets_by_product(product_ids: set[int]) -> dict[int, ParameterSet]:
+    """The parameter version ledgers are written with today, by product: the product's own newest
+    version in force, else the default (None: the default)."""
     today = business_date()
     versions = [v for v in parameter_versions() if v.valid_from <= today]
     default = next((v for v in versions if v.product_id is None), None)
@@ -286,7 +288,7 @@ def plan_replay(
     payments = _stored_payments(ids)
     for loan_id, extra in (new_payments or {}).items():
         payments[loan_id].extend(extra)
-    parameter_sets = parameter_sets or _parameter_sets_by_product({loan.product_id for loan in loans})
+    parameter_sets = parameter_sets or parameter_sets_by_product({loan.product_id for loan in loans})
     update.replaced = ids
     for loan in loans:
         parameter_set = parameter_sets[loan.product_id]
@@ -377,7 +379,7 @@ def plan_append(
     if not loans:
         return update
     tails = _open_schedules([loan.id for loan in loans])
-    parameter_sets = parameter_sets or _parameter_sets_by_product({loan.product_id for loan in loans})
+    parameter_sets = parameter_sets or parameter_sets_by_product({loan.product_id for loan in loans})
     full = []
     for loan in loans:
         tail = tails.get(loan.id) or _Tail()
@@ -453,7 +455,7 @@ def plan_payments(*, loans: list[Loan], new_payments: dict[int, list[engine.Paym
     update = LedgerUpdate()
     if not loans:
         return update
-    parameter_sets = _parameter_sets_by_product({loan.product_id for loan in loans})
+    parameter_sets = parameter_sets_by_product({loan.product_id for loan in loans})
     append = [loan for loan in loans if appendable(loan, new_payments[loan.id], parameter_sets[loan.product_id])]
     keys = {loan.id for loan in append}
     update.merge(plan_append(loans=append, new_payments=new_payments, parameter_sets=parameter_sets))

@@ -9,7 +9,7 @@ INDEX = "loans_payment_external_id_4faf8e2f_like"
 
 
 class Migration(migrations.Migration):
-    dependencies = [("loans", "0015_payment_append_any_status")]
+    dependencies = [("loans", "0013_payment_append_function")]
 
     operations = [
         migrations.RunSQL(
