@@ -95,13 +95,16 @@ def build(*, loans: int, as_of: date) -> None:
             WITH flags AS (
                 SELECT *, (paid_on IS NULL OR paid_on > due_date) AS missed FROM bench_paid
             ), islands AS (
-                SELECT *, number - row_number() OVER (PARTITION BY loan_id, missed ORDER BY number) AS grp FROM flags
+                SELECT *, number - row_number() OVER (PARTITION BY loan_id, missed ORDER BY number) AS grp,
+                       coalesce(max(number) FILTER (WHERE NOT missed) OVER (PARTITION BY loan_id), 0) + 1 AS run_from
+                FROM flags
             )
             SELECT installment_id, loan_id, number, due_date, 500.00, 40.00, 0.00,
                    CASE WHEN paid_on IS NULL THEN 0.00 ELSE 500.00 END,
                    CASE WHEN paid_on IS NULL THEN 0.00 ELSE 40.00 END, 0.00,
                    CASE WHEN paid_on <= due_date THEN amount ELSE 0.00 END,
-                   CASE WHEN missed THEN row_number() OVER (PARTITION BY loan_id, missed, grp ORDER BY number)
+                   CASE WHEN number >= run_from THEN NULL  -- the last run's streaks: on the loan
+                        WHEN missed THEN row_number() OVER (PARTITION BY loan_id, missed, grp ORDER BY number)
                         ELSE 0 END,
                    CASE WHEN paid_on IS NOT NULL THEN greatest(paid_on, due_date) END
             FROM islands
@@ -129,9 +132,11 @@ def build(*, loans: int, as_of: date) -> None:
         )
         cursor.execute(
             """
-            UPDATE loans_loan l SET received_total = s.total, last_value_date = s.last_paid, ledger_through = s.through
+            UPDATE loans_loan l SET received_total = s.total, last_value_date = s.last_paid, ledger_through = s.through,
+                                    missed_run_from = s.run_from
             FROM (SELECT loan_id, sum(amount) AS total, max(paid_on) AS last_paid,
-                         max(greatest(paid_on, due_date)) AS through
+                         max(greatest(paid_on, due_date)) AS through,
+                         coalesce(max(number) FILTER (WHERE paid_on <= due_date), 0) + 1 AS run_from
                   FROM bench_paid GROUP BY loan_id) s
             WHERE s.loan_id = l.id
             """

@@ -178,7 +178,7 @@ class InsurancePolicy(BaseModel):
     pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
     exclude=[
         "ledger_version", "received_total", "last_value_date", "ledger_through", "ledger_grace_days",
-        "ledger_tolerance", "updated_at",
+        "ledger_tolerance", "missed_run_from", "updated_at",
     ],
 )  # fmt: skip
 class Loan(BaseModel):
@@ -224,6 +224,11 @@ class Loan(BaseModel):
     ledger_through = models.DateField(null=True, blank=True)  # latest allocation effective date
     ledger_grace_days = models.SmallIntegerField(default=0)  # grace behind borrower_paid_by_deadline
     ledger_tolerance = models.DecimalField(default=ZERO, **MONEY)  # tolerance behind missed_streak
+    # The first installment of the schedule's last run of missed ones (missed once their deadline
+    # passes, as missed_streak counts them): from it on, the streak is `number - missed_run_from
+    # + 1` and the installments store none (see Installment.missed_streak). One past the last
+    # installment when the last is not missed.
+    missed_run_from = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
         ordering = ["number"]
@@ -283,8 +288,11 @@ class Installment(models.Model):
     paid_fees = models.DecimalField(default=ZERO, **MONEY)
     borrower_paid_by_deadline = models.DecimalField(default=ZERO, **MONEY)
     # Length of the run of installments, ending at this one, that are missed once their deadline
-    # passes (with the loan's ledger grace and tolerance).
-    missed_streak = models.PositiveSmallIntegerField(default=0)
+    # passes (with the loan's ledger grace and tolerance). NULL in the schedule's last run of
+    # missed installments, whose streaks the loan keeps (Loan.missed_run_from): an unpaid
+    # schedule is one such run, and paying its first installment on time would otherwise shift
+    # the streak of every later one.
+    missed_streak = models.PositiveSmallIntegerField(null=True)
     paid_through = models.DateField(null=True)  # latest effective date of its allocations
 
     class Meta:

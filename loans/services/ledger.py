@@ -68,8 +68,8 @@ def _schedules(loan_ids: list[int]) -> dict[int, list[_Row]]:
 
 class _Tail:
     """What appending money needs of a loan's schedule: its installments from the one before the
-    first still open (`seeded`: that one is there only for its streak), and the schedule's
-    totals."""
+    first still open or the first of the last run of missed ones, whichever comes first
+    (`seeded`: that one is there only for its streak), and the schedule's totals."""
 
     __slots__ = ("rows", "seeded", "paid_total", "owed_total")
 
@@ -79,12 +79,14 @@ class _Tail:
         self.paid_total = self.owed_total = ZERO
 
 
-# Installments before the first open one are paid in full: new money cannot reach them and their
-# streaks stay as they are. Reading only the rest keeps a bulk post from loading every schedule
-# whole (most of it paid, on a loan half-way through its term).
+# Installments before the first open one are paid in full: new money cannot reach them, and their
+# streaks stay as they are; those stored on them (before the last run of missed installments,
+# see Loan.missed_run_from) stay stored. Reading only the rest keeps a bulk post from loading
+# every schedule whole (most of it paid, on a loan half-way through its term).
 _OPEN_SCHEDULES_SQL = """
-SELECT loan_id, first_open, paid, owed, id, number, due_date, principal, interest, fees, paid_principal, paid_interest,
-       paid_fees, borrower_paid_by_deadline, missed_streak, paid_through
+SELECT s.loan_id, least(s.first_open, l.missed_run_from), s.paid, s.owed, s.id, s.number, s.due_date, s.principal,
+       s.interest, s.fees, s.paid_principal, s.paid_interest, s.paid_fees, s.borrower_paid_by_deadline,
+       s.missed_streak, s.paid_through
 FROM (
     SELECT i.*, sum(paid_principal + paid_interest + paid_fees) OVER w AS paid,
            sum(principal + interest + fees) OVER w AS owed,
@@ -93,22 +95,23 @@ FROM (
     FROM loans_installment i
     WHERE loan_id = ANY(%(loans)s::bigint[])
     WINDOW w AS (PARTITION BY loan_id)
-) schedule
-WHERE number >= first_open - 1
-ORDER BY loan_id, number
+) s
+JOIN loans_loan l ON l.id = s.loan_id
+WHERE s.number >= least(s.first_open, l.missed_run_from) - 1
+ORDER BY s.loan_id, s.number
 """
 _OPEN_SCHEDULES = Prepared("ledger_open_schedules", _OPEN_SCHEDULES_SQL)
 
 
 def _open_schedules(loan_ids: list[int]) -> dict[int, _Tail]:
     tails: dict[int, _Tail] = {}
-    for loan_id, first_open, paid, owed, *values in _OPEN_SCHEDULES.rows({"loans": pg_array(loan_ids)}):
+    for loan_id, recount_from, paid, owed, *values in _OPEN_SCHEDULES.rows({"loans": pg_array(loan_ids)}):
         tail = tails.get(loan_id)
         if tail is None:
             tail = tails[loan_id] = _Tail()
             tail.paid_total, tail.owed_total = paid, owed
         row = _Row(values)
-        if not tail.rows and row.number < first_open:
+        if not tail.rows and row.number < recount_from:
             tail.seeded = True
         tail.rows.append(row)
     return tails
@@ -177,7 +180,10 @@ class LedgerUpdate:
         numbers whose streaks go up by one."""
         for number, streak in rows:
             run = self.streak_runs[-1] if self.streak_runs else None
-            if run and run[0] == loan_id and run[2] == number - 1 and run[3] + (number - run[1]) == streak:
+            if (
+                run and run[0] == loan_id and run[2] == number - 1
+                and (run[3] is None if streak is None else run[3] is not None and run[3] + (number - run[1]) == streak)
+            ):  # fmt: skip
                 self.streak_runs[-1] = (loan_id, run[1], number, run[3])
             else:
                 self.streak_runs.append((loan_id, number, number, streak))
@@ -251,11 +257,11 @@ _WRITE_PARTS = {
     UPDATE loans_loan l
     SET ledger_version = l.ledger_version + 1, received_total = v.received, last_value_date = v.last_value,
         ledger_through = v.through, ledger_grace_days = v.grace, ledger_tolerance = v.tolerance,
-        status = v.status, closed_on = v.closed_on,
+        status = v.status, closed_on = v.closed_on, missed_run_from = v.run_from,
         updated_at = CASE WHEN l.status <> v.status THEN now() ELSE l.updated_at END
     FROM unnest(%(l0)s::bigint[], %(l1)s::numeric[], %(l2)s::date[], %(l3)s::date[], %(l4)s::int[], %(l5)s::numeric[],
-                %(l6)s::text[], %(l7)s::date[])
-         AS v(id, received, last_value, through, grace, tolerance, status, closed_on)
+                %(l6)s::text[], %(l7)s::date[], %(l8)s::int[])
+         AS v(id, received, last_value, through, grace, tolerance, status, closed_on, run_from)
     WHERE l.id = v.id""",
 }
 
@@ -267,6 +273,16 @@ def _write_statement(parts: tuple[str, ...]) -> Prepared:
     answer = "SELECT count(*) FROM stored_payments" if "stored_payments" in parts else "SELECT 0"
     mask = sum(1 << index for index, name in enumerate(_WRITE_PARTS) if name in parts)
     return Prepared(f"ledger_write_{mask}", f"WITH {ctes}\n{answer}")
+
+
+def missed_run_from(rows, missed: list[bool], start: int = 1) -> int:
+    """The first installment of the last run of missed ones (see Loan.missed_run_from), given
+    which of ROWS (installments in number order, the rest of a schedule whose earlier part's last
+    run started at START) are MISSED."""
+    for row, is_missed in zip(reversed(rows), reversed(missed), strict=True):
+        if not is_missed:
+            return max(start, row.number + 1)
+    return start
 
 
 def _allocation_row(loan_id: int, installment_id: int, row: engine.Allocation) -> tuple:
@@ -311,20 +327,22 @@ def plan_replay(
             sums[2] += row.fees
             if row.payer == Payer.BORROWER and row.effective_date <= installment.due_date + grace:
                 sums[3] += row.principal + row.interest + row.fees
+        missed = [i.principal + i.interest + i.fees - paid[i.number][3] > parameter_set.tolerance for i in schedule]
+        run_from = missed_run_from(schedule, missed)
         streak = 0
         streaks = []
-        for installment in schedule:
+        for installment, is_missed in zip(schedule, missed, strict=True):
             sums = paid[installment.number]
-            total = installment.principal + installment.interest + installment.fees
-            streak = streak + 1 if total - sums[3] > parameter_set.tolerance else 0
-            sums.extend([streak, through.get(installment.number)])
+            streak = streak + 1 if is_missed else 0
+            stored = None if installment.number >= run_from else streak
+            sums.extend([stored, through.get(installment.number)])
             current = [installment.paid_principal, installment.paid_interest, installment.paid_fees,
                        installment.borrower_paid_by_deadline, installment.missed_streak,
                        installment.paid_through]  # fmt: skip
             if sums[:4] != current[:4] or sums[5] != current[5]:
                 update.installment_rows.append((installment.id, *sums))
-            elif streak != installment.missed_streak:
-                streaks.append((installment.number, streak))
+            elif stored != installment.missed_streak:
+                streaks.append((installment.number, stored))
         update.add_streaks(loan.id, streaks)
         owed = sum((i.principal + i.interest + i.fees for i in schedule), ZERO)
         allocated = sum((a.principal + a.interest + a.fees for a in ledger.allocations), ZERO)
@@ -339,7 +357,7 @@ def plan_replay(
         update.loan_rows.append(
             (loan.id, sum((p.amount for p in payments[loan.id]), ZERO),
              max((p.value_date for p in payments[loan.id]), default=None), last_effective, parameter_set.grace_days,
-             parameter_set.tolerance, status, closed_on)
+             parameter_set.tolerance, status, closed_on, run_from)
         )  # fmt: skip
     return update
 
@@ -413,16 +431,21 @@ def plan_append(
             if row.payer == Payer.BORROWER and row.effective_date <= installment.due_date + grace:
                 installment.borrower_paid_by_deadline += row.principal + row.interest + row.fees
             changed[installment.id] = installment
-        # Streaks before the first open installment cannot change: start from the one before it.
+        # Streaks before the first open installment cannot change: count on from the one before it
+        # (or before the last run of missed ones, which money may end: their streaks get stored).
         streak, recount = (tail.rows[0].missed_streak, tail.rows[1:]) if tail.seeded else (0, tail.rows)
+        missed = [
+            i.principal + i.interest + i.fees - i.borrower_paid_by_deadline > parameter_set.tolerance for i in recount
+        ]
+        run_from = missed_run_from(recount, missed, loan.missed_run_from)
         streaks = []
-        for installment in recount:
-            total = installment.principal + installment.interest + installment.fees
-            streak = streak + 1 if total - installment.borrower_paid_by_deadline > parameter_set.tolerance else 0
-            if streak != installment.missed_streak:
-                installment.missed_streak = streak
+        for installment, is_missed in zip(recount, missed, strict=True):
+            streak = streak + 1 if is_missed else 0
+            stored = None if installment.number >= run_from else streak
+            if stored != installment.missed_streak:
+                installment.missed_streak = stored
                 if installment.id not in changed:
-                    streaks.append((installment.number, streak))
+                    streaks.append((installment.number, stored))
         update.installment_rows.extend(
             (i.id, i.paid_principal, i.paid_interest, i.paid_fees, i.borrower_paid_by_deadline, i.missed_streak,
              i.paid_through)
@@ -441,7 +464,7 @@ def plan_append(
         last_value = max(filter(None, [loan.last_value_date, *(p.value_date for p in payments)]))
         update.loan_rows.append(
             (loan.id, received, last_value, through, parameter_set.grace_days, parameter_set.tolerance, status,
-             closed_on)
+             closed_on, run_from)
         )  # fmt: skip
     if full:
         extra = {loan.id: new_payments[loan.id] for loan in full}

@@ -51,7 +51,7 @@ WITH prm AS (
 -- took effect by D). Others (after a parameter change) are summed from the ledger.
 SELECT l.id, l.branch_id, l.product_id, l.dealer_id, l.officer_id, prm.parameter_set_id,
        prm.grace_days, prm.tolerance, prm.consecutive_trigger, prm.cumulative_trigger, l.received_total,
-       l.ledger_version,
+       l.ledger_version, l.missed_run_from,
        coalesce(l.last_value_date, '-infinity'::date) > %(d)s AS late_money,
        coalesce(l.ledger_through, '-infinity'::date) > %(d)s AS paid_ahead,
        (l.ledger_grace_days = prm.grace_days AND l.ledger_tolerance = prm.tolerance) AS fast
@@ -111,7 +111,8 @@ fast_inst AS (
     SELECT loan_id, due_date, missed_streak, due, late, up, ui, uf, paid,
            up + ui + uf > tolerance AS unsettled
     FROM (
-        SELECT i.loan_id, i.due_date, i.missed_streak, ln.tolerance,
+        SELECT i.loan_id, i.due_date, coalesce(i.missed_streak, i.number - ln.missed_run_from + 1) AS missed_streak,
+               ln.tolerance,
                i.due_date < %(d)s AS due, i.due_date + ln.grace_days < %(d)s AS late,
                i.principal - p.pp AS up, i.interest - p.pi AS ui, i.fees - p.pf AS uf, p.pp + p.pi + p.pf AS paid
         FROM loans_installment i

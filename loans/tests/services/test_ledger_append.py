@@ -36,7 +36,7 @@ def _state(loan):
         )
     )
     summary = Loan.objects.filter(id=loan.id).values_list(
-        "received_total", "last_value_date", "ledger_through", "status", "closed_on"
+        "received_total", "last_value_date", "ledger_through", "status", "closed_on", "missed_run_from"
     )[0]
     return rows, installments, summary
 
@@ -163,3 +163,87 @@ def test_the_write_leaves_out_what_it_has_nothing_for(admin, monkeypatch):
     assert answer.created
     assert written == [("stored_payments", "added", "summaries", "loans")]
     assert Allocation.objects.filter(loan=loan).count() == len(answer.payment.response["allocation"])
+
+
+def _row_versions(loan) -> dict[int, str]:
+    """Each installment's row version (xmin changes whenever the row is written)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT number, xmin::text FROM loans_installment WHERE loan_id = %s", [loan.id])
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.parametrize("way", ["function", "python"])
+def test_paying_on_time_writes_only_the_installments_paid(admin, way):
+    """An unpaid schedule is one run of missed installments, its streaks kept on the loan: paying
+    the first installment on time ends the run there without rewriting the eleven after it."""
+    from loans.services.payments import payment_post
+
+    loan = _loan(f"RUN-{way}", admin=admin)
+    loan.refresh_from_db()
+    assert loan.missed_run_from == 1
+    assert set(Installment.objects.filter(loan=loan).values_list("missed_streak", flat=True)) == {None}
+    before = _row_versions(loan)
+    request = PaymentRequest(external_id=f"RUN-{way}-1", loan_number=loan.number, amount=Decimal("1000.00"),
+                             value_date=date(2024, 2, 15), payer="borrower")  # fmt: skip
+    if way == "function":
+        payment_post(request=request, acting_user=admin)
+    else:
+        payments_post(requests=[request], acting_user=admin)
+    after = _row_versions(loan)
+    assert [n for n in before if before[n] != after[n]] == [1]
+    loan.refresh_from_db()
+    assert loan.missed_run_from == 2
+    streaks = dict(Installment.objects.filter(loan=loan).values_list("number", "missed_streak"))
+    assert streaks == {1: 0, **{n: None for n in range(2, 13)}}
+    posted = _state(loan)
+    loans_replay(loans=[Loan.objects.get(id=loan.id)])
+    assert _state(loan) == posted
+
+
+@pytest.mark.parametrize("way", ["function", "python"])
+def test_money_ending_a_run_stores_the_streaks_of_its_paid_installments(admin, way):
+    """Installments paid late stay in the last run of missed ones; an on-time payment after them
+    ends the run, and their streaks (before the first open installment) get stored."""
+    from loans.services.payments import payment_post
+    from loans.tests.services.test_sweep import _pay
+
+    loan = _loan(f"RUN-LATE-{way}", admin=admin)
+    _pay(loan, admin, ("2000.00", date(2024, 4, 30), "borrower"))  # 1 and 2, both late
+    loan.refresh_from_db()
+    assert loan.missed_run_from == 1
+    request = PaymentRequest(external_id=f"RUN-LATE-{way}-3", loan_number=loan.number, amount=Decimal("2000.00"),
+                             value_date=date(2024, 5, 15), payer="borrower")  # fmt: skip
+    # 3 late, 4 on its due date
+    if way == "function":
+        assert payment_post(request=request, acting_user=admin).created
+    else:
+        payments_post(requests=[request], acting_user=admin)
+    loan.refresh_from_db()
+    streaks = dict(Installment.objects.filter(loan=loan).values_list("number", "missed_streak"))
+    assert streaks == {1: 1, 2: 2, 3: 3, 4: 0, **{n: None for n in range(5, 13)}}
+    assert loan.missed_run_from == 5
+    posted = _state(loan)
+    loans_replay(loans=[Loan.objects.get(id=loan.id)])
+    assert _state(loan) == posted
+
+
+def test_the_migration_converts_stored_streaks_as_a_replay_writes_them(admin):
+    import importlib
+
+    from django.db import connection
+
+    from loans.tests.services.test_sweep import _pay
+
+    migration = importlib.import_module("loans.migrations.0015_missed_run_on_the_loan")
+    loans = [_loan(f"CONV-{k}", admin=admin) for k in range(3)]
+    _pay(loans[1], admin, ("1000.00", date(2024, 2, 15), "borrower"), ("1000.00", date(2024, 4, 30), "borrower"))
+    _pay(loans[2], admin, ("12000.00", date(2024, 2, 15), "borrower"))
+    replayed = [_state(loan) for loan in loans]
+    with connection.cursor() as cursor:
+        cursor.execute(migration.REVERT)
+        assert Installment.objects.filter(missed_streak__isnull=True).count() == 0
+        cursor.execute("UPDATE loans_loan SET missed_run_from = 1")
+        cursor.execute(migration.CONVERT)
+    assert [_state(loan) for loan in loans] == replayed

@@ -81,7 +81,7 @@ def _state(loan: Loan) -> tuple:
     )  # fmt: skip
     summary = Loan.objects.filter(id=loan.id).values_list(
         "received_total", "last_value_date", "ledger_through", "ledger_grace_days", "ledger_tolerance", "status",
-        "closed_on", "ledger_version",
+        "closed_on", "ledger_version", "missed_run_from",
     )[0]  # fmt: skip
     stored = list(
         Payment.objects.filter(loan=loan).order_by("id").values_list("amount", "value_date", "payer", "reversed_at")
