@@ -7,7 +7,7 @@ allocation is that installment, effective on the later of the payment and due da
 what the engine computes for such payments.
 
 Behaviours (by loan id): 80 % pay on the due date; 8 % pay 1–40 days late; 5 % pay one behind;
-4 % stopped paying some months ago; 3 % never paid.
+4 % stopped paying some months ago; 3 % never paid. Loans paid in full are closed.
 """
 
 import io
@@ -58,13 +58,13 @@ def build(*, loans: int, as_of: date) -> None:
             day = 1 + i % 28
             buffer.write(
                 f"{i}\tBENCH-{i:07d}\t{branch_id}\t{product_id}\tEUR\t12000.00\t0.065000\t{year}-{month:02d}-{day:02d}"
-                f"\t24\tannuity\t{i}\tactive\t0\tnow\tnow\t0.00\t0\t0.00\n"
+                f"\t24\tannuity\t{i}\tactive\t0\tnow\tnow\t0.00\t0\t0.00\t1\n"
             )
         buffer.seek(0)
         cursor.copy_expert(
             "COPY loans_loan (id, number, branch_id, product_id, currency, principal, annual_rate, disbursement_date, "
             "term_months, amortization, borrower_id, status, ledger_version, created_at, updated_at, received_total, "
-            "ledger_grace_days, ledger_tolerance) FROM STDIN",
+            "ledger_grace_days, ledger_tolerance, missed_run_from) FROM STDIN",
             buffer,
         )
         # pay_lag: days after the due date (NULL = not paid); behind: pays one installment late
@@ -133,13 +133,16 @@ def build(*, loans: int, as_of: date) -> None:
         cursor.execute(
             """
             UPDATE loans_loan l SET received_total = s.total, last_value_date = s.last_paid, ledger_through = s.through,
-                                    missed_run_from = s.run_from
+                                    missed_run_from = s.run_from,
+                                    status = CASE WHEN s.paid = %(n)s THEN 'closed' ELSE 'active' END,
+                                    closed_on = CASE WHEN s.paid = %(n)s THEN s.through END
             FROM (SELECT loan_id, sum(amount) AS total, max(paid_on) AS last_paid,
-                         max(greatest(paid_on, due_date)) AS through,
+                         max(greatest(paid_on, due_date)) AS through, count(*) AS paid,
                          coalesce(max(number) FILTER (WHERE paid_on <= due_date), 0) + 1 AS run_from
                   FROM bench_paid GROUP BY loan_id) s
             WHERE s.loan_id = l.id
-            """
+            """,
+            {"n": INSTALLMENTS},
         )
         for table in ("loans_borrower", "loans_loan", "loans_installment", "loans_payment", "loans_allocation"):
             cursor.execute(
