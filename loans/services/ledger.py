@@ -13,6 +13,7 @@ between (payments_post adds the new payments, with their answers, stored by the 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from functools import cache
 
 from django.db import connection
@@ -67,9 +68,8 @@ def _schedules(loan_ids: list[int]) -> dict[int, list[_Row]]:
 
 
 class _Tail:
-    """What appending money needs of a loan's schedule: its installments from the one before the
-    first still open or the first of the last run of missed ones, whichever comes first
-    (`seeded`: that one is there only for its streak), and the schedule's totals."""
+    """What appending money needs of a loan's schedule (see _OPEN_SCHEDULES_SQL): the rows
+    (`seeded`: the first is there only for its streak) and the schedule's totals."""
 
     __slots__ = ("rows", "seeded", "paid_total", "owed_total")
 
@@ -81,8 +81,12 @@ class _Tail:
 
 # Installments before the first open one are paid in full: new money cannot reach them, and their
 # streaks stay as they are; those stored on them (before the last run of missed installments,
-# see Loan.missed_run_from) stay stored. Reading only the rest keeps a bulk post from loading
-# every schedule whole (most of it paid, on a loan half-way through its term).
+# see Loan.missed_run_from) stay stored. Nor can the money reach an installment if what is owed
+# before it is at least the new money; and one in the last run of missed ones that the money
+# does not reach stays in it, storing no streak. So only the rest is read: from the one before
+# the first open installment or the run, whichever comes first, to the last the money reaches or
+# the last before the run, whichever comes last. A bulk post then loads a few installments a
+# loan, not every schedule whole (and numbers are costly to load).
 _OPEN_SCHEDULES_SQL = """
 SELECT s.loan_id, least(s.first_open, l.missed_run_from), s.paid, s.owed, s.id, s.number, s.due_date, s.principal,
        s.interest, s.fees, s.paid_principal, s.paid_interest, s.paid_fees, s.borrower_paid_by_deadline,
@@ -91,21 +95,30 @@ FROM (
     SELECT i.*, sum(paid_principal + paid_interest + paid_fees) OVER w AS paid,
            sum(principal + interest + fees) OVER w AS owed,
            coalesce(min(number) FILTER (WHERE paid_principal + paid_interest + paid_fees < principal + interest + fees)
-                    OVER w, max(number) OVER w + 1) AS first_open
+                    OVER w, max(number) OVER w + 1) AS first_open,
+           coalesce(sum(principal + interest + fees - paid_principal - paid_interest - paid_fees)
+                    OVER (w ORDER BY number ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS owed_before
     FROM loans_installment i
     WHERE loan_id = ANY(%(loans)s::bigint[])
     WINDOW w AS (PARTITION BY loan_id)
 ) s
-JOIN loans_loan l ON l.id = s.loan_id
+JOIN unnest(%(loans)s::bigint[], %(runs)s::int[], %(amounts)s::numeric[]) AS l(id, missed_run_from, amount)
+  ON l.id = s.loan_id
 WHERE s.number >= least(s.first_open, l.missed_run_from) - 1
+  AND (s.number < l.missed_run_from OR s.owed_before < l.amount)
 ORDER BY s.loan_id, s.number
 """
 _OPEN_SCHEDULES = Prepared("ledger_open_schedules", _OPEN_SCHEDULES_SQL)
 
 
-def _open_schedules(loan_ids: list[int]) -> dict[int, _Tail]:
+def _open_schedules(loans: list[Loan], amounts: list[Decimal]) -> dict[int, _Tail]:
+    """The tails of LOANS' schedules that new money of AMOUNTS (in all, a loan) needs."""
     tails: dict[int, _Tail] = {}
-    for loan_id, recount_from, paid, owed, *values in _OPEN_SCHEDULES.rows({"loans": pg_array(loan_ids)}):
+    params = {
+        "loans": pg_array([loan.id for loan in loans]), "runs": pg_array([loan.missed_run_from for loan in loans]),
+        "amounts": pg_array(amounts),
+    }  # fmt: skip
+    for loan_id, recount_from, paid, owed, *values in _OPEN_SCHEDULES.rows(params):
         tail = tails.get(loan_id)
         if tail is None:
             tail = tails[loan_id] = _Tail()
@@ -396,7 +409,7 @@ def plan_append(
     update = LedgerUpdate()
     if not loans:
         return update
-    tails = _open_schedules([loan.id for loan in loans])
+    tails = _open_schedules(loans, [sum((p.amount for p in new_payments[loan.id]), ZERO) for loan in loans])
     parameter_sets = parameter_sets or parameter_sets_by_product({loan.product_id for loan in loans})
     full = []
     for loan in loans:
