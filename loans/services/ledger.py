@@ -288,7 +288,7 @@ def _write_statement(parts: tuple[str, ...]) -> Prepared:
     return Prepared(f"ledger_write_{mask}", f"WITH {ctes}\n{answer}")
 
 
-def missed_run_from(rows, missed: list[bool], start: int = 1) -> int:
+def _missed_run_from(rows, missed: list[bool], start: int = 1) -> int:
     """The first installment of the last run of missed ones (see Loan.missed_run_from), given
     which of ROWS (installments in number order, the rest of a schedule whose earlier part's last
     run started at START) are MISSED."""
@@ -341,7 +341,7 @@ def plan_replay(
             if row.payer == Payer.BORROWER and row.effective_date <= installment.due_date + grace:
                 sums[3] += row.principal + row.interest + row.fees
         missed = [i.principal + i.interest + i.fees - paid[i.number][3] > parameter_set.tolerance for i in schedule]
-        run_from = missed_run_from(schedule, missed)
+        run_from = _missed_run_from(schedule, missed)
         streak = 0
         streaks = []
         for installment, is_missed in zip(schedule, missed, strict=True):
@@ -450,7 +450,7 @@ def plan_append(
         missed = [
             i.principal + i.interest + i.fees - i.borrower_paid_by_deadline > parameter_set.tolerance for i in recount
         ]
-        run_from = missed_run_from(recount, missed, loan.missed_run_from)
+        run_from = _missed_run_from(recount, missed, loan.missed_run_from)
         streaks = []
         for installment, is_missed in zip(recount, missed, strict=True):
             streak = streak + 1 if is_missed else 0
