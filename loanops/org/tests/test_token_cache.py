@@ -47,6 +47,38 @@ def _from_another_connection(sql: str, params=()) -> None:
         other.close()
 
 
+@pytest.fixture
+def ended_connection():
+    """Ends this test's database connection as a server restart would (its server process
+    terminated), once the process is gone, so that the client side can see it. Afterwards a
+    connection left broken by a failed test is closed, not handed to the next test."""
+
+    def end() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            [pid] = cursor.fetchone()
+        _from_another_connection("SELECT pg_terminate_backend(%s)", (pid,))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # pg_terminate_backend only signals the process
+            db = connection.settings_dict
+            other = psycopg2.connect(dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"],
+                                     password=db["PASSWORD"])  # fmt: skip
+            try:
+                with other.cursor() as cursor:
+                    cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,))
+                    gone = cursor.fetchone() is None
+            finally:
+                other.close()
+            if gone:
+                break
+            time.sleep(0.02)
+        time.sleep(0.2)  # the server's goodbye reaches the socket
+
+    yield end
+    if connection.connection is not None and not connection.is_usable():
+        connection.close()
+
+
 def _until(client, token, status: int, path="/api/v1/loans") -> int:
     """The status once the other connection's notice has arrived (it travels through the server)."""
     deadline = time.monotonic() + 5
@@ -121,18 +153,15 @@ def test_inside_a_transaction_tokens_are_read_every_time(org, client):
         assert _get(client, token) == (200, 1)
 
 
-def test_a_connection_the_server_ended_is_not_trusted(org, client):
+def test_a_connection_the_server_ended_is_not_trusted(org, client, ended_connection):
     token = _create("core-banking")
     assert _get(client, token) == (200, 1)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        [pid] = cursor.fetchone()
-    _from_another_connection("SELECT pg_terminate_backend(%s)", (pid,))  # as a server restart would
+    ended_connection()
     assert _get(client, token) == (200, 1)
     assert _get(client, token) == (200, 0)
 
 
-def test_a_connection_found_broken_is_replaced_before_the_view_runs(org, client, monkeypatch):
+def test_a_connection_found_broken_is_replaced_before_the_view_runs(org, client, monkeypatch, ended_connection):
     """A kept connection that fails its check (here: its server process was ended) is replaced when
     the token is looked up, outside any transaction, not inside a payment's transaction."""
     token = _create("core-banking")
@@ -141,11 +170,7 @@ def test_a_connection_found_broken_is_replaced_before_the_view_runs(org, client,
     checks = []
     usable = type(connections["default"]).is_usable
     monkeypatch.setattr(type(connections["default"]), "is_usable", lambda self: checks.append(1) or usable(self))
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        [pid] = cursor.fetchone()
-    _from_another_connection("SELECT pg_terminate_backend(%s)", (pid,))
-    time.sleep(0.2)  # the server's goodbye reaches the socket
+    ended_connection()
     assert _get(client, token) == (200, 1)  # a new connection: listens and reads again
     assert checks == [1]
 
