@@ -140,7 +140,7 @@ def _build_loans(cursor, loans: int) -> None:
         INSERT INTO loans_loan (id, number, branch_id, product_id, currency, principal, annual_rate,
                                 disbursement_date, term_months, amortization, borrower_id, officer_id, dealer_id,
                                 status, closed_on, ledger_version, created_at, updated_at, received_total,
-                                ledger_grace_days, ledger_tolerance)
+                                ledger_grace_days, ledger_tolerance, missed_run_from)
         SELECT i, 'DB-' || lpad(i::text, 7, '0'), d.br[1 + i %% %(b)s], d.pr[1 + (i / 7) %% 3], 'EUR',
                (8000 + (i %% 9) * 1000)::numeric(18, 2), 0.065,
                (%(as_of)s::date - (1 + (i::bigint * 7919) %% 1080)::int)::date, 48, 'annuity', 1,
@@ -148,7 +148,7 @@ def _build_loans(cursor, loans: int) -> None:
                CASE WHEN i %% 5 = 0 THEN NULL ELSE d.de[1 + (i %% %(b)s) + %(b)s * ((i / %(b)s) %% 6)] END,
                CASE WHEN i %% 200 = 199 THEN 'written_off' ELSE 'active' END,
                CASE WHEN i %% 200 = 199 THEN %(as_of)s::date - (i %% 300) END,
-               0, now(), now(), 0, 0, 0
+               0, now(), now(), 0, 0, 0, 1
         FROM generate_series(1, %(n)s) i CROSS JOIN dash_dims d
         """,
         {"n": loans, "b": BRANCHES, "o": OFFICERS_PER_BRANCH, "as_of": AS_OF},
