@@ -22,8 +22,7 @@ from loans import engine
 from loans.locks import loan_lock, loans_lock_numbers
 from loans.models import Payment
 from loans.selectors import parameter_versions
-from loans.services import ledger
-from loans.services.ledger import loan_replay, plan_payments
+from loans.services.ledger import loan_replay, parameter_sets_by_product, plan_payments
 
 
 @dataclass(frozen=True)
@@ -246,7 +245,7 @@ _APPEND = Prepared(
 def _append_in_database(request: PaymentRequest, acting_user) -> PaymentOutcome | None:
     """A new payment value-dated on or after the loan's other payments (today's money, the usual
     case) on a loan with no money waiting in suspense, appended by the database function
-    `loans_payment_append` (migration loans 0013): the lock, the allocation of
+    `loans_payment_append` (migrations loans 0013, 0015): the lock, the allocation of
     `plan_append` and `engine.replay_one`, the write and the answer in one round trip, in one
     transaction of its own when none is open. None when the function declined (it then wrote
     nothing): the payment is posted the general way, which also gives every error its answer."""
@@ -278,14 +277,14 @@ _parameter_table_cache: dict[str, object] = {"versions": None, "today": None, "t
 
 
 def _parameter_table(today: date) -> tuple[str, str, str, str]:
-    """The parameters each product's ledger is written with (`ledger.parameter_sets_by_product`),
+    """The parameters each product's ledger is written with (`parameter_sets_by_product`),
     as the array literals `loans_payment_append` takes: products, grace days, tolerances, prepay;
     the row without a product is the default. Kept while the parameter versions and the day stay."""
     versions = parameter_versions()
     cache = _parameter_table_cache
     if cache["versions"] is not versions or cache["today"] != today:
         product_ids = {v.product_id for v in versions if v.product_id is not None}
-        sets = ledger.parameter_sets_by_product(product_ids | {None})
+        sets = parameter_sets_by_product(product_ids | {None})
         rows = sorted(sets.items(), key=lambda item: (item[0] is None, item[0] or 0))
         cache["table"] = (
             pg_array([pid for pid, _set in rows]),
