@@ -132,8 +132,9 @@ def build(*, loans: int, as_of: date) -> None:
         )
         cursor.execute(
             """
+            -- Each loan pays a first part of its schedule (open_from: the installment after it).
             UPDATE loans_loan l SET received_total = s.total, last_value_date = s.last_paid, ledger_through = s.through,
-                                    missed_run_from = s.run_from,
+                                    missed_run_from = s.run_from, open_from = s.paid + 1,
                                     status = CASE WHEN s.paid = %(n)s THEN 'closed' ELSE 'active' END,
                                     closed_on = CASE WHEN s.paid = %(n)s THEN s.through END
             FROM (SELECT loan_id, sum(amount) AS total, max(paid_on) AS last_paid,

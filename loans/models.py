@@ -178,7 +178,7 @@ class InsurancePolicy(BaseModel):
     pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
     exclude=[
         "ledger_version", "received_total", "last_value_date", "ledger_through", "ledger_grace_days",
-        "ledger_tolerance", "missed_run_from", "updated_at",
+        "ledger_tolerance", "missed_run_from", "open_from", "updated_at",
     ],
 )  # fmt: skip
 class Loan(BaseModel):
@@ -229,6 +229,12 @@ class Loan(BaseModel):
     # + 1` and the installments store none (see Installment.missed_streak). One past the last
     # installment when the last is not missed.
     missed_run_from = models.PositiveSmallIntegerField(default=1)
+    # No installment before this one owes anything: every replay sets it to the first that does
+    # (one past the last when none does), appending money moves it on, and where it is left
+    # behind (the database function `loans_payment_append` leaves it) it stays below that, as
+    # money pays installments off in order and only a replay takes money back. Appending money
+    # reads the schedule from it. 1 (the schedule's start) is always safe: the database's default.
+    open_from = models.PositiveSmallIntegerField(default=1, db_default=1)
 
     class Meta:
         ordering = ["number"]

@@ -21,6 +21,7 @@ from decimal import Decimal
 from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import signals
 from django.db.models.base import ModelState
 from pghistory.runtime import _inject_history_context
 
@@ -98,10 +99,13 @@ class Prepared:
 def instances(model, attnames: list[str], rows: list[tuple]) -> list:
     """Model instances from ROWS of the columns of ATTNAMES, in any order (what
     `Model.objects.raw` does, without its per-query set-up), each value converted as the ORM would
-    (JSON parsed)."""
+    (JSON parsed). Built as `loaded` builds one, without `Model.__init__` (which cost more than
+    the statement that read a thousand loans), unless something listens to the model's init
+    signals."""
     converters, order, names = _reading(model, tuple(attnames))
     db = connections[DEFAULT_DB_ALIAS]
     alias = db.alias
+    plain = not (signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model))
     result = []
     for row in rows:
         if order is not None:
@@ -110,7 +114,7 @@ def instances(model, attnames: list[str], rows: list[tuple]) -> list:
             row = list(row)
             for index, convert in converters:
                 row[index] = convert(row[index], None, db)
-        result.append(model.from_db(alias, names, row))
+        result.append(loaded(model, dict(zip(names, row, strict=True))) if plain else model.from_db(alias, names, row))
     return result
 
 

@@ -69,44 +69,40 @@ def _schedules(loan_ids: list[int]) -> dict[int, list[_Row]]:
 
 class _Tail:
     """What appending money needs of a loan's schedule (see _OPEN_SCHEDULES_SQL): the rows
-    (`seeded`: the first is there only for its streak) and the schedule's totals."""
+    (`seeded`: the first is there only for its streak) and whether the last is the schedule's."""
 
-    __slots__ = ("rows", "seeded", "paid_total", "owed_total")
+    __slots__ = ("rows", "seeded", "ends_schedule")
 
     def __init__(self) -> None:
         self.rows: list[_Row] = []
         self.seeded = False
-        self.paid_total = self.owed_total = ZERO
+        self.ends_schedule = False
 
 
-# Installments before the first open one are paid in full: new money cannot reach them, and their
-# streaks stay as they are; those stored on them (before the last run of missed installments,
-# see Loan.missed_run_from) stay stored. Nor can the money reach an installment if what is owed
-# before it is at least the new money; and one in the last run of missed ones that the money
-# does not reach stays in it, storing no streak. So only the rest is read: from the one before
-# the first open installment or the run, whichever comes first, to the last the money reaches or
-# the last before the run, whichever comes last. A bulk post then loads a few installments a
-# loan, not every schedule whole (and numbers are costly to load).
+# Installments before the first open one are paid in full (Loan.open_from, a lower bound of it):
+# new money cannot reach them, and their streaks stay as they are; those stored on them (before
+# the last run of missed installments, see Loan.missed_run_from) stay stored. Nor can the money
+# reach an installment if what is owed before it is at least the new money; and one in the last
+# run of missed ones that the money does not reach stays in it, storing no streak. So only the
+# rest is read: from the one before open_from or the run, whichever comes first, to the last the
+# money reaches or the last before the run, whichever comes last (both are the first rows of the
+# schedule from there). A bulk post then reads a few installments a loan, each loan's from its
+# own place in the (loan, number) index.
 _OPEN_SCHEDULES_SQL = """
-SELECT s.loan_id, least(s.first_open, l.missed_run_from), s.paid, s.owed, s.id, s.number, s.due_date, s.principal,
-       s.interest, s.fees, s.paid_principal, s.paid_interest, s.paid_fees, s.borrower_paid_by_deadline,
-       s.missed_streak, s.paid_through
-FROM (
-    SELECT i.*, sum(paid_principal + paid_interest + paid_fees) OVER w AS paid,
-           sum(principal + interest + fees) OVER w AS owed,
-           coalesce(min(number) FILTER (WHERE paid_principal + paid_interest + paid_fees < principal + interest + fees)
-                    OVER w, max(number) OVER w + 1) AS first_open,
-           coalesce(sum(principal + interest + fees - paid_principal - paid_interest - paid_fees)
-                    OVER (w ORDER BY number ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS owed_before
+SELECT l.id, s.id, s.number, s.due_date, s.principal, s.interest, s.fees, s.paid_principal, s.paid_interest,
+       s.paid_fees, s.borrower_paid_by_deadline, s.missed_streak, s.paid_through, s.last
+FROM unnest(%(loans)s::bigint[], %(starts)s::int[], %(runs)s::int[], %(amounts)s::numeric[])
+     WITH ORDINALITY AS l(id, start, run, amount, position)
+CROSS JOIN LATERAL (
+    SELECT i.*, sum(i.principal + i.interest + i.fees - i.paid_principal - i.paid_interest - i.paid_fees) OVER w
+                - (i.principal + i.interest + i.fees - i.paid_principal - i.paid_interest - i.paid_fees) AS owed_before,
+           lead(i.number) OVER w IS NULL AS last
     FROM loans_installment i
-    WHERE loan_id = ANY(%(loans)s::bigint[])
-    WINDOW w AS (PARTITION BY loan_id)
+    WHERE i.loan_id = l.id AND i.number >= l.start
+    WINDOW w AS (ORDER BY i.number)
 ) s
-JOIN unnest(%(loans)s::bigint[], %(runs)s::int[], %(amounts)s::numeric[]) AS l(id, missed_run_from, amount)
-  ON l.id = s.loan_id
-WHERE s.number >= least(s.first_open, l.missed_run_from) - 1
-  AND (s.number < l.missed_run_from OR s.owed_before < l.amount)
-ORDER BY s.loan_id, s.number
+WHERE s.number < l.run OR s.owed_before < l.amount
+ORDER BY l.position, s.number
 """
 _OPEN_SCHEDULES = Prepared("ledger_open_schedules", _OPEN_SCHEDULES_SQL)
 
@@ -114,20 +110,25 @@ _OPEN_SCHEDULES = Prepared("ledger_open_schedules", _OPEN_SCHEDULES_SQL)
 def _open_schedules(loans: list[Loan], amounts: list[Decimal]) -> dict[int, _Tail]:
     """The tails of LOANS' schedules that new money of AMOUNTS (in all, a loan) needs."""
     tails: dict[int, _Tail] = {}
+    recount = {loan.id: min(loan.open_from, loan.missed_run_from) for loan in loans}
     params = {
-        "loans": pg_array([loan.id for loan in loans]), "runs": pg_array([loan.missed_run_from for loan in loans]),
-        "amounts": pg_array(amounts),
+        "loans": pg_array(list(recount)), "starts": pg_array([start - 1 for start in recount.values()]),
+        "runs": pg_array([loan.missed_run_from for loan in loans]), "amounts": pg_array(amounts),
     }  # fmt: skip
-    for loan_id, recount_from, paid, owed, *values in _OPEN_SCHEDULES.rows(params):
+    for loan_id, *values, last in _OPEN_SCHEDULES.rows(params):
         tail = tails.get(loan_id)
         if tail is None:
             tail = tails[loan_id] = _Tail()
-            tail.paid_total, tail.owed_total = paid, owed
         row = _Row(values)
-        if not tail.rows and row.number < recount_from:
+        if not tail.rows and row.number < recount[loan_id]:
             tail.seeded = True
         tail.rows.append(row)
+        tail.ends_schedule = last
     return tails
+
+
+def _owes(row) -> bool:
+    return row.paid_principal + row.paid_interest + row.paid_fees < row.principal + row.interest + row.fees
 
 
 _STORED_PAYMENTS = Prepared(
@@ -270,11 +271,11 @@ _WRITE_PARTS = {
     UPDATE loans_loan l
     SET ledger_version = l.ledger_version + 1, received_total = v.received, last_value_date = v.last_value,
         ledger_through = v.through, ledger_grace_days = v.grace, ledger_tolerance = v.tolerance,
-        status = v.status, closed_on = v.closed_on, missed_run_from = v.run_from,
+        status = v.status, closed_on = v.closed_on, missed_run_from = v.run_from, open_from = v.open_from,
         updated_at = CASE WHEN l.status <> v.status THEN now() ELSE l.updated_at END
     FROM unnest(%(l0)s::bigint[], %(l1)s::numeric[], %(l2)s::date[], %(l3)s::date[], %(l4)s::int[], %(l5)s::numeric[],
-                %(l6)s::text[], %(l7)s::date[], %(l8)s::int[])
-         AS v(id, received, last_value, through, grace, tolerance, status, closed_on, run_from)
+                %(l6)s::text[], %(l7)s::date[], %(l8)s::int[], %(l9)s::int[])
+         AS v(id, received, last_value, through, grace, tolerance, status, closed_on, run_from, open_from)
     WHERE l.id = v.id""",
 }
 
@@ -367,10 +368,14 @@ def plan_replay(
             elif status == Loan.Status.CLOSED:
                 status, closed_on = Loan.Status.ACTIVE, None
         update.loan_states.append((loan, status, closed_on))
+        open_from = next(
+            (i.number for i in schedule if sum(paid[i.number][:3]) < i.principal + i.interest + i.fees),
+            schedule[-1].number + 1 if schedule else 1,
+        )
         update.loan_rows.append(
             (loan.id, sum((p.amount for p in payments[loan.id]), ZERO),
              max((p.value_date for p in payments[loan.id]), default=None), last_effective, parameter_set.grace_days,
-             parameter_set.tolerance, status, closed_on, run_from)
+             parameter_set.tolerance, status, closed_on, run_from, open_from)
         )  # fmt: skip
     return update
 
@@ -403,9 +408,10 @@ def plan_append(
     """Allocate only NEW_PAYMENTS of LOANS (each `appendable`, locked by the caller) and add their
     rows to the ledger. The engine replays them over a schedule of what is still owed (older
     money's allocations, future ones included, already subtracted): exactly what a full replay
-    would allocate to them (a test compares both). A loan with unapplied money left over after
-    its whole schedule is paid is replayed in full instead. The ledgers are those of the new
-    money."""
+    would allocate to them (a test compares both). No older money waits in suspense while an
+    installment is open (the ledger is full horizon: suspense is applied on later due dates), and
+    once none is open, new money only joins it there. A loan without a schedule is replayed in
+    full instead. The ledgers are those of the new money."""
     update = LedgerUpdate()
     if not loans:
         return update
@@ -413,19 +419,15 @@ def plan_append(
     parameter_sets = parameter_sets or parameter_sets_by_product({loan.product_id for loan in loans})
     full = []
     for loan in loans:
-        tail = tails.get(loan.id) or _Tail()
-        if tail.paid_total != loan.received_total:  # money waiting in suspense: replay in full
+        tail = tails.get(loan.id)
+        if tail is None:  # no schedule: replay in full
             full.append(loan)
             continue
         parameter_set = parameter_sets[loan.product_id]
         params = engine_params(parameter_set)
         payments = new_payments[loan.id]
         # Installments already paid in full take nothing more.
-        owed = [
-            _Owed(i)
-            for i in tail.rows
-            if i.paid_principal + i.paid_interest + i.paid_fees < i.principal + i.interest + i.fees
-        ]
+        owed = [_Owed(i) for i in tail.rows if _owes(i)]
         if len(payments) == 1:
             ledger = engine.replay_one(owed, payments[0], params)
         else:
@@ -466,18 +468,20 @@ def plan_append(
         )  # fmt: skip
         update.add_streaks(loan.id, streaks)
         received = loan.received_total + sum((p.amount for p in payments), ZERO)
-        allocated = tail.paid_total + sum((a.principal + a.interest + a.fees for a in ledger.allocations), ZERO)
         through = max(
             filter(None, [loan.ledger_through, *(a.effective_date for a in ledger.allocations)]), default=None
         )
+        # Money pays installments off in order: the first still open is in the tail, unless the
+        # money paid off every row it has (then it is the next one, or none: the schedule's end).
+        open_from = next((i.number for i in tail.rows if _owes(i)), tail.rows[-1].number + 1)
         status, closed_on = loan.status, loan.closed_on
-        if status == Loan.Status.ACTIVE and tail.rows and allocated >= tail.owed_total:
+        if status == Loan.Status.ACTIVE and tail.ends_schedule and open_from > tail.rows[-1].number:
             status, closed_on = Loan.Status.CLOSED, through
         update.loan_states.append((loan, status, closed_on))
         last_value = max(filter(None, [loan.last_value_date, *(p.value_date for p in payments)]))
         update.loan_rows.append(
             (loan.id, received, last_value, through, parameter_set.grace_days, parameter_set.tolerance, status,
-             closed_on, run_from)
+             closed_on, run_from, open_from)
         )  # fmt: skip
     if full:
         extra = {loan.id: new_payments[loan.id] for loan in full}

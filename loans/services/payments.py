@@ -80,6 +80,7 @@ def _answer(payment: Payment, loan_number: str, ledger: engine.Ledger) -> dict:
 _LEDGER_FIELDS = (
     "id", "number", "product_id", "branch_id", "disbursement_date", "status", "closed_on", "received_total",
     "last_value_date", "ledger_through", "ledger_grace_days", "ledger_tolerance", "missed_run_from",
+    "open_from",
 )  # fmt: skip
 
 
@@ -143,10 +144,13 @@ def _payments_post(*, requests: list[PaymentRequest], acting_user) -> list[Payme
                 answers[index] = _answer_existing(request, Payment(request_fingerprint=earlier.fingerprint))
         else:
             first_index[request.external_id] = index
-            payment = Payment(
-                external_id=request.external_id, loan_id=loan.id, amount=request.amount,
-                value_date=request.value_date, payer=request.payer, request_fingerprint=request.fingerprint,
-            )  # fmt: skip
+            # As stored by the write below (`loaded`: a thousand `Payment()` cost more than storing them).
+            payment = loaded(Payment, {
+                "id": None, "external_id": request.external_id, "loan_id": loan.id, "amount": request.amount,
+                "value_date": request.value_date, "payer": request.payer, "received_at": None,
+                "request_fingerprint": request.fingerprint, "response": None, "reversed_at": None,
+                "reversal_reason": "",
+            })  # fmt: skip
             new.append((index, payment))
     if new:
         _number(new, fresh_ids)
@@ -245,7 +249,7 @@ _APPEND = Prepared(
 def _append_in_database(request: PaymentRequest, acting_user) -> PaymentOutcome | None:
     """A new payment value-dated on or after the loan's other payments (today's money, the usual
     case) on a loan with no money waiting in suspense, appended by the database function
-    `loans_payment_append` (migrations loans 0013, 0015): the lock, the allocation of
+    `loans_payment_append` (migrations loans 0013, 0015, 0016): the lock, the allocation of
     `plan_append` and `engine.replay_one`, the write and the answer in one round trip, in one
     transaction of its own when none is open. None when the function declined (it then wrote
     nothing): the payment is posted the general way, which also gives every error its answer."""

@@ -39,7 +39,9 @@ def _read_back(values, sql_type):
 @pytest.mark.parametrize("sql_type", sorted(_TYPES))
 def test_every_value_reads_back_as_psycopg2_sends_it(sql_type):
     @settings(max_examples=60, deadline=None)
-    @given(st.lists(st.one_of(st.none(), _TYPES[sql_type]), max_size=12))
+    # With and without NULLs.
+    @given(st.one_of(st.lists(st.one_of(st.none(), _TYPES[sql_type]), max_size=12),
+                     st.lists(_TYPES[sql_type], min_size=1, max_size=12)))  # fmt: skip
     def check(values):
         ours, theirs = _read_back(values, sql_type)
         assert ours == theirs == values
@@ -68,6 +70,8 @@ def test_empty_and_refused():
     assert pg_array([]) == "{}"
     with pytest.raises(ValueError, match="not an amount"):
         pg_array([Decimal("NaN")])
+    with pytest.raises(ValueError, match="not an amount"):
+        pg_array([Decimal("1.00"), Decimal("Infinity")])
     with pytest.raises(TypeError):
         pg_array([object()])
 
@@ -171,6 +175,34 @@ def test_instances_take_the_columns_in_any_order():
 
     [payment] = instances(Payment, ["response", "id", "loan_id"], [('{"a": 1}', 3, 9)])
     assert (payment.response, payment.id, payment.loan_id) == ({"a": 1}, 3, 9)
+    assert not loan._state.adding
+    assert loan._state.db == "default"
+    assert "principal" in loan.get_deferred_fields()
+    assert "number" not in loan.get_deferred_fields()
+
+
+def test_instances_run_init_when_something_listens():
+    """Built without `Model.__init__`, unless a receiver of the model's init signals would miss it."""
+    from django.db.models.signals import post_init
+
+    from loanops.core.db import instances
+    from loans.models import Payment
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.id)
+
+    post_init.connect(receiver, sender=Payment)
+    try:
+        [payment] = instances(Payment, ["response", "id", "loan_id"], [('{"a": 1}', 3, 9)])
+    finally:
+        post_init.disconnect(receiver, sender=Payment)
+    assert seen == [3]
+    assert payment.response == {"a": 1}
+    assert not payment._state.adding
+    instances(Payment, ["id"], [(4,)])
+    assert seen == [3]
 
 
 def test_loaded_gives_an_instance_as_read_from_the_database(django_user_model):

@@ -36,7 +36,7 @@ def _state(loan):
         )
     )
     summary = Loan.objects.filter(id=loan.id).values_list(
-        "received_total", "last_value_date", "ledger_through", "status", "closed_on", "missed_run_from"
+        "received_total", "last_value_date", "ledger_through", "status", "closed_on", "missed_run_from", "open_from"
     )[0]
     return rows, installments, summary
 
@@ -247,3 +247,85 @@ def test_the_migration_converts_stored_streaks_as_a_replay_writes_them(admin):
         cursor.execute("UPDATE loans_loan SET missed_run_from = 1")
         cursor.execute(migration.CONVERT)
     assert [_state(loan) for loan in loans] == replayed
+
+
+def test_the_migration_sets_open_from_as_a_replay_does(admin):
+    import importlib
+
+    from django.db import connection
+
+    from loans.tests.services.test_sweep import _pay
+
+    migration = importlib.import_module("loans.migrations.0016_loan_open_from")
+    loans = [_loan(f"OPEN-{k}", admin=admin) for k in range(4)]
+    _pay(loans[1], admin, ("1000.00", date(2024, 2, 15), "borrower"), ("1500.00", date(2024, 4, 30), "borrower"))
+    _pay(loans[2], admin, ("12000.00", date(2024, 2, 15), "borrower"))  # paid off
+    _pay(loans[3], admin, ("500.00", date(2024, 2, 15), "borrower"))  # the first, partly
+    replayed = [_state(loan) for loan in loans]
+    assert [state[2][-1] for state in replayed] == [1, 3, 13, 1]
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE loans_loan SET open_from = 1")
+        cursor.execute(migration.SET_OPEN_FROM)
+    assert [_state(loan) for loan in loans] == replayed
+
+
+def _tolerant_loan(number, admin):
+    """A loan whose even installments are small (50.00, within the product's tolerance of
+    150.00): unpaid, they are not missed, so the last run of missed installments may start well
+    after the first open one."""
+    from loans.models import ParameterSet, Product
+    from loans.schedules import add_months
+    from loans.services.loans import loan_upsert
+
+    product, created = Product.objects.get_or_create(code="TOL", defaults={"name": "Tolerant"})
+    if created:
+        ParameterSet.objects.create(product=product, valid_from=date(2000, 1, 1), tolerance=Decimal("150.00"))
+    start = date(2024, 1, 15)
+    lines = [
+        {"number": k, "due_date": add_months(start, k), "principal": Decimal("900.00" if k % 2 else "50.00"),
+         "interest": Decimal("100.00" if k % 2 else "0.00"), "fees": Decimal("0.00")}
+        for k in range(1, 13)
+    ]  # fmt: skip
+    data = {"branch": "BR-A", "product": "TOL", "principal": Decimal("5700.00"), "disbursement_date": start,
+            "borrower": {"external_id": f"B-{number}", "name": "Borrower"}, "schedule": lines}  # fmt: skip
+    return loan_upsert(number=number, data=data, acting_user=admin)[0]
+
+
+@pytest.mark.parametrize("way", ["function", "python"])
+@pytest.mark.parametrize("seed", range(6))
+def test_open_from_left_behind_changes_no_result(admin, way, seed):
+    """Loan.open_from is only where reading starts: left below the first open installment (as the
+    database function did before it kept it), or reset to 1, posting gives exactly what it gives
+    with the exact value, and sets the exact value. It matters where open installments are not
+    missed (what they still owe is within the tolerance): the last run of missed ones then
+    starts after them, and reading from there would not see them."""
+    from loans.services.payments import payment_post
+    from loans.tests.services.test_payment_append_function import _state as _twin_state
+
+    rng = random.Random(seed)
+    twins = [_tolerant_loan(f"BEHIND-{way}-{seed}-{k}", admin) for k in range(2)]
+    day = date(2024, 2, 10)
+    tolerated = 0  # steps after which an open installment was not in the last run of missed ones
+    for step in range(8):
+        # First, all but 50.00 of the first installment before it falls due: open, not missed.
+        amount = Decimal(
+            rng.choice(["950.00", "1900.00", "880.00", "10.00", "2950.00", "120.00"]) if step else "950.00"
+        )
+        behind = Loan.objects.get(id=twins[1].id)
+        Loan.objects.filter(id=behind.id).update(open_from=rng.randint(1, behind.open_from))
+        for twin in twins:
+            request = PaymentRequest(external_id=f"{twin.number}-{step}", loan_number=twin.number, amount=amount,
+                                     value_date=day, payer="borrower")  # fmt: skip
+            if way == "function":
+                payment_post(request=request, acting_user=admin)
+            else:
+                payments_post(requests=[request], acting_user=admin)
+        exact, behind = (_twin_state(twin) for twin in twins)
+        assert behind == exact, f"step {step}"
+        loan = Loan.objects.get(id=twins[0].id)
+        tolerated += loan.open_from < loan.missed_run_from - 1
+        day += timedelta(days=rng.randint(5, 40))
+    posted = _state(twins[0])
+    loans_replay(loans=[Loan.objects.get(id=twins[0].id)])
+    assert _state(twins[0]) == posted
+    assert tolerated  # the case it is there for

@@ -13,6 +13,7 @@ import pytest
 from loans.models import Allocation, Installment, Loan, ParameterSet, Payment, Product
 from loans.schedules import add_months
 from loans.services import payments
+from loans.services.ledger import loans_replay
 from loans.services.loans import loan_upsert
 from loans.services.payments import PaymentRequest
 
@@ -81,7 +82,7 @@ def _state(loan: Loan) -> tuple:
     )  # fmt: skip
     summary = Loan.objects.filter(id=loan.id).values_list(
         "received_total", "last_value_date", "ledger_through", "ledger_grace_days", "ledger_tolerance", "status",
-        "closed_on", "ledger_version", "missed_run_from",
+        "closed_on", "ledger_version", "missed_run_from", "open_from",
     )[0]  # fmt: skip
     stored = list(
         Payment.objects.filter(loan=loan).order_by("id").values_list("amount", "value_date", "payer", "reversed_at")
@@ -176,9 +177,7 @@ def test_it_declines_what_it_does_not_handle_and_writes_nothing(admin, org):
     assert declined(value_date=START - timedelta(days=1))  # before disbursement
     elsewhere = UserFactory(username="officer-b", role=Role.CREDIT_OFFICER, branches=[org["b"]])
     assert declined(user=elsewhere)  # not in the caller's branches
-    Loan.objects.filter(id=loan.id).update(received_total=Decimal("6.00"))
-    assert declined()  # money waiting in suspense
-    Loan.objects.filter(id=loan.id).update(received_total=Decimal("5.00"), ledger_grace_days=99)
+    Loan.objects.filter(id=loan.id).update(ledger_grace_days=99)
     assert declined()  # parameters changed since the ledger was written
     assert _counts() == before
     Loan.objects.filter(id=loan.id).update(ledger_grace_days=ParameterSet.objects.get(product=loan.product).grace_days)
@@ -244,14 +243,16 @@ def test_the_appended_payment_is_audited_with_the_request_s_context(admin, logge
 
 @pytest.mark.parametrize("status", [Loan.Status.CLOSED, Loan.Status.ACTIVE])
 def test_money_for_a_paid_off_loan_waits_in_suspense_both_ways(admin, status):
-    """A closed loan (everything paid) still takes money: it waits in suspense, the loan stays
-    closed; an active loan with nothing left open is closed by it, as the general way does."""
+    """A closed loan (everything paid) still takes money: it waits in suspense beside what waits
+    there already, the loan stays closed; an active loan with nothing left open is closed by it,
+    as the general way does."""
     rng = random.Random(5)
     twin_sql, twin_python = _twins(rng, 5, admin)
     owed = sum(i.principal + i.interest + i.fees for i in Installment.objects.filter(loan=twin_sql))
     for twin in (twin_sql, twin_python):
         payments.payments_post(requests=[PaymentRequest(external_id=f"{twin.number}-all", loan_number=twin.number,
-                                                        amount=owed, value_date=START, payer="borrower")],
+                                                        amount=owed + Decimal("1.00"), value_date=START,
+                                                        payer="borrower")],
                                acting_user=admin)  # fmt: skip
     assert Loan.objects.get(id=twin_sql.id).status == Loan.Status.CLOSED
     Loan.objects.filter(id__in=[twin_sql.id, twin_python.id]).update(status=status)
@@ -269,3 +270,8 @@ def test_money_for_a_paid_off_loan_waits_in_suspense_both_ways(admin, status):
     assert _without_ids(outcome.payment.response) == _without_ids(expected.payment.response)
     assert _state(twin_sql) == _state(twin_python)
     assert Loan.objects.get(id=twin_sql.id).status == Loan.Status.CLOSED
+    posted = _state(twin_python)
+    loans_replay(loans=[Loan.objects.get(id=twin_python.id)])
+    replayed = _state(twin_python)
+    assert replayed[2][:7] + replayed[2][8:] == posted[2][:7] + posted[2][8:]  # all but ledger_version
+    assert replayed[:2] + replayed[3:] == posted[:2] + posted[3:]
