@@ -78,7 +78,8 @@ BEGIN
     -- paid in full; their streaks are counted on from the one before it, or before the last run
     -- of missed installments if that starts earlier (money may end it: then the streaks of the
     -- run's paid installments get stored, see Loan.missed_run_from). None before
-    -- Loan.open_from is open: the schedule is read from the one before it or the run.
+    -- Loan.open_from is open: the schedule is read from the one before it or the run, up to
+    -- where the money is spent (as plan_append reads it).
     FOR r IN
         SELECT i.id, i.number, i.due_date, i.principal, i.interest, i.fees, i.paid_principal, i.paid_interest,
                i.paid_fees, i.borrower_paid_by_deadline, i.missed_streak, i.paid_through
@@ -87,6 +88,12 @@ BEGIN
         ORDER BY i.number
     LOOP
         v_last := r.number;
+        IF v_left = 0 AND r.number >= v_loan.missed_run_from THEN
+            -- The money is spent, and this installment stays in the last run of missed ones (it
+            -- is open), as do the ones after it: nothing from here on changes.
+            v_new_open := coalesce(v_new_open, r.number);
+            EXIT;
+        END IF;
         IF v_first IS NULL THEN
             IF r.paid_principal + r.paid_interest + r.paid_fees >= r.principal + r.interest + r.fees
                AND r.number < v_loan.missed_run_from THEN
