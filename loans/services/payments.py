@@ -248,7 +248,7 @@ _APPEND = Prepared(
 
 def _append_in_database(request: PaymentRequest, acting_user) -> PaymentOutcome | None:
     """A new payment value-dated on or after the loan's other payments (today's money, the usual
-    case) on a loan with no money waiting in suspense, appended by the database function
+    case) on a loan with a schedule, appended by the database function
     `loans_payment_append` (migrations loans 0013, 0015, 0016): the lock, the allocation of
     `plan_append` and `engine.replay_one`, the write and the answer in one round trip, in one
     transaction of its own when none is open. None when the function declined (it then wrote
