@@ -230,10 +230,11 @@ class Loan(BaseModel):
     # installment when the last is not missed.
     missed_run_from = models.PositiveSmallIntegerField(default=1)
     # No installment before this one owes anything: every replay sets it to the first that does
-    # (one past the last when none does), appending money moves it on, and where it is left
-    # behind (the database function `loans_payment_append` leaves it) it stays below that, as
-    # money pays installments off in order and only a replay takes money back. Appending money
-    # reads the schedule from it. 1 (the schedule's start) is always safe: the database's default.
+    # (one past the last when none does), and appending money (here or in the database function
+    # `loans_payment_append`) moves it on. Appending money reads the schedule from it, and is
+    # right as long as it is at most that installment: money pays installments off in order and
+    # only a replay takes money back. So 1 (the schedule's start), the database's default, is
+    # always safe.
     open_from = models.PositiveSmallIntegerField(default=1, db_default=1)
 
     class Meta:

@@ -1,7 +1,7 @@
 """Each loan keeps the first installment of its schedule that still owes something
 (Loan.open_from), so that appending money reads the schedule from there instead of summing it
 whole. 1 is always safe (a lower bound); stored ledgers get the exact value.
-`loans_payment_append` (migration 0015) reads from it and keeps it too."""
+`loans_payment_append` (last changed in migration 0015) reads from it and keeps it too."""
 
 import importlib
 

@@ -86,8 +86,8 @@ class _Tail:
 # run of missed ones that the money does not reach stays in it, storing no streak. So only the
 # rest is read: from the one before open_from or the run, whichever comes first, to the last the
 # money reaches or the last before the run, whichever comes last (both are the first rows of the
-# schedule from there). A bulk post then reads a few installments a loan, each loan's from its
-# own place in the (loan, number) index.
+# schedule from there). Each loan's rows are read from its own place in the (loan, number) index
+# to the schedule's end (the running sum needs them), and a bulk post gets back a few a loan.
 _OPEN_SCHEDULES_SQL = """
 SELECT l.id, s.id, s.number, s.due_date, s.principal, s.interest, s.fees, s.paid_principal, s.paid_interest,
        s.paid_fees, s.borrower_paid_by_deadline, s.missed_streak, s.paid_through, s.last
@@ -112,7 +112,7 @@ def _open_schedules(loans: list[Loan], amounts: list[Decimal]) -> dict[int, _Tai
     tails: dict[int, _Tail] = {}
     recount = {loan.id: min(loan.open_from, loan.missed_run_from) for loan in loans}
     params = {
-        "loans": pg_array(list(recount)), "starts": pg_array([start - 1 for start in recount.values()]),
+        "loans": pg_array([loan.id for loan in loans]), "starts": pg_array([recount[loan.id] - 1 for loan in loans]),
         "runs": pg_array([loan.missed_run_from for loan in loans]), "amounts": pg_array(amounts),
     }  # fmt: skip
     for loan_id, *values, last in _OPEN_SCHEDULES.rows(params):
