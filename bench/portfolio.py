@@ -58,13 +58,13 @@ def build(*, loans: int, as_of: date) -> None:
             day = 1 + i % 28
             buffer.write(
                 f"{i}\tBENCH-{i:07d}\t{branch_id}\t{product_id}\tEUR\t12000.00\t0.065000\t{year}-{month:02d}-{day:02d}"
-                f"\t24\tannuity\t{i}\tactive\t0\tnow\tnow\t0.00\t0\t0.00\t1\n"
+                f"\t24\tannuity\t{i}\tactive\t0\tnow\tnow\t0.00\t0\t0.00\tf\t1\n"
             )
         buffer.seek(0)
         cursor.copy_expert(
             "COPY loans_loan (id, number, branch_id, product_id, currency, principal, annual_rate, disbursement_date, "
             "term_months, amortization, borrower_id, status, ledger_version, created_at, updated_at, received_total, "
-            "ledger_grace_days, ledger_tolerance, missed_run_from) FROM STDIN",
+            "ledger_grace_days, ledger_tolerance, ledger_prepay, missed_run_from) FROM STDIN",
             buffer,
         )
         # pay_lag: days after the due date (NULL = not paid); behind: pays one installment late

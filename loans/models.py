@@ -178,7 +178,7 @@ class InsurancePolicy(BaseModel):
     pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
     exclude=[
         "ledger_version", "received_total", "last_value_date", "ledger_through", "ledger_grace_days",
-        "ledger_tolerance", "missed_run_from", "open_from", "updated_at",
+        "ledger_tolerance", "ledger_prepay", "missed_run_from", "open_from", "updated_at",
     ],
 )  # fmt: skip
 class Loan(BaseModel):
@@ -224,6 +224,9 @@ class Loan(BaseModel):
     ledger_through = models.DateField(null=True, blank=True)  # latest allocation effective date
     ledger_grace_days = models.SmallIntegerField(default=0)  # grace behind borrower_paid_by_deadline
     ledger_tolerance = models.DecimalField(default=ZERO, **MONEY)  # tolerance behind missed_streak
+    # Excess handling the allocations were made with (prepay, else suspense); NULL: not known (a
+    # ledger stored before it was kept, where the product's parameters ever differed on it).
+    ledger_prepay = models.BooleanField(null=True)
     # The first installment of the schedule's last run of missed ones (missed once their deadline
     # passes, as missed_streak counts them): from it on, the streak is `number - missed_run_from
     # + 1` and the installments store none (see Installment.missed_streak). One past the last

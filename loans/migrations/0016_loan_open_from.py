@@ -1,7 +1,12 @@
 """Each loan keeps the first installment of its schedule that still owes something
 (Loan.open_from), so that appending money reads the schedule from there instead of summing it
 whole. 1 is always safe (a lower bound); stored ledgers get the exact value.
-`loans_payment_append` (last changed in migration 0015) reads from it and keeps it too."""
+`loans_payment_append` (last changed in migration 0015) reads from it and keeps it too.
+
+The loan also keeps the excess handling its allocations were made with (Loan.ledger_prepay), as it
+keeps grace and tolerance: money is appended only under the same one. Stored ledgers get it where
+every parameter version that can apply to the product agrees on it; elsewhere it stays unknown
+(NULL) and the loan's next payment replays it in full."""
 
 import importlib
 
@@ -50,7 +55,7 @@ BEGIN
     -- NULL for every branch).
     SELECT l.id, l.number, l.product_id, l.disbursement_date, l.status, l.closed_on, l.received_total,
            l.last_value_date, l.ledger_through, l.ledger_grace_days, l.ledger_tolerance, l.missed_run_from,
-           l.open_from
+           l.open_from, l.ledger_prepay
     INTO v_loan
     FROM loans_loan l
     WHERE l.number = p_number
@@ -66,7 +71,8 @@ BEGIN
     WHERE t.product = v_loan.product_id OR t.product IS NULL
     ORDER BY t.product IS NULL
     LIMIT 1;
-    IF NOT FOUND OR v_grace <> v_loan.ledger_grace_days OR v_tolerance <> v_loan.ledger_tolerance THEN
+    IF NOT FOUND OR v_grace <> v_loan.ledger_grace_days OR v_tolerance <> v_loan.ledger_tolerance
+       OR v_prepay IS DISTINCT FROM v_loan.ledger_prepay THEN
         RETURN;
     END IF;
     IF EXISTS (SELECT 1 FROM loans_payment p WHERE p.external_id = p_external_id) THEN
@@ -242,6 +248,17 @@ FROM (
 ) s
 WHERE l.id = s.loan_id AND l.open_from <> s.open_from
 """
+SET_LEDGER_PREPAY = """
+UPDATE loans_loan l SET ledger_prepay = h.prepay
+FROM (
+    SELECT pr.id AS product_id, bool_and(p.excess_handling = 'prepay') AS prepay
+    FROM loans_product pr
+    JOIN loans_parameterset p ON p.product_id = pr.id OR p.product_id IS NULL
+    GROUP BY pr.id
+    HAVING bool_and(p.excess_handling = 'prepay') OR NOT bool_or(p.excess_handling = 'prepay')
+) h
+WHERE l.product_id = h.product_id
+"""
 
 
 class Migration(migrations.Migration):
@@ -255,6 +272,12 @@ class Migration(migrations.Migration):
             name="open_from",
             field=models.PositiveSmallIntegerField(db_default=1, default=1),
         ),
+        migrations.AddField(
+            model_name="loan",
+            name="ledger_prepay",
+            field=models.BooleanField(null=True),
+        ),
         migrations.RunSQL(SET_OPEN_FROM, migrations.RunSQL.noop),
+        migrations.RunSQL(SET_LEDGER_PREPAY, migrations.RunSQL.noop),
         migrations.RunSQL(FUNCTION, PREVIOUS),
     ]

@@ -271,11 +271,12 @@ _WRITE_PARTS = {
     UPDATE loans_loan l
     SET ledger_version = l.ledger_version + 1, received_total = v.received, last_value_date = v.last_value,
         ledger_through = v.through, ledger_grace_days = v.grace, ledger_tolerance = v.tolerance,
-        status = v.status, closed_on = v.closed_on, missed_run_from = v.run_from, open_from = v.open_from,
+        ledger_prepay = v.prepay, status = v.status, closed_on = v.closed_on, missed_run_from = v.run_from,
+        open_from = v.open_from,
         updated_at = CASE WHEN l.status <> v.status THEN now() ELSE l.updated_at END
     FROM unnest(%(l0)s::bigint[], %(l1)s::numeric[], %(l2)s::date[], %(l3)s::date[], %(l4)s::int[], %(l5)s::numeric[],
-                %(l6)s::text[], %(l7)s::date[], %(l8)s::int[], %(l9)s::int[])
-         AS v(id, received, last_value, through, grace, tolerance, status, closed_on, run_from, open_from)
+                %(l6)s::text[], %(l7)s::date[], %(l8)s::int[], %(l9)s::int[], %(l10)s::boolean[])
+         AS v(id, received, last_value, through, grace, tolerance, status, closed_on, run_from, open_from, prepay)
     WHERE l.id = v.id""",
 }
 
@@ -375,7 +376,7 @@ def plan_replay(
         update.loan_rows.append(
             (loan.id, sum((p.amount for p in payments[loan.id]), ZERO),
              max((p.value_date for p in payments[loan.id]), default=None), last_effective, parameter_set.grace_days,
-             parameter_set.tolerance, status, closed_on, run_from, open_from)
+             parameter_set.tolerance, status, closed_on, run_from, open_from, parameter_set.excess_handling == "prepay")
         )  # fmt: skip
     return update
 
@@ -397,6 +398,7 @@ def appendable(loan: Loan, new_payments: list[engine.Payment], parameter_set: Pa
     return (
         parameter_set.grace_days == loan.ledger_grace_days
         and parameter_set.tolerance == loan.ledger_tolerance
+        and loan.ledger_prepay == (parameter_set.excess_handling == "prepay")
         and (loan.last_value_date is None or all(p.value_date >= loan.last_value_date for p in new_payments))
     )
 
@@ -481,7 +483,7 @@ def plan_append(
         last_value = max(filter(None, [loan.last_value_date, *(p.value_date for p in payments)]))
         update.loan_rows.append(
             (loan.id, received, last_value, through, parameter_set.grace_days, parameter_set.tolerance, status,
-             closed_on, run_from, open_from)
+             closed_on, run_from, open_from, loan.ledger_prepay)
         )  # fmt: skip
     if full:
         extra = {loan.id: new_payments[loan.id] for loan in full}

@@ -79,7 +79,7 @@ def _answer(payment: Payment, loan_number: str, ledger: engine.Ledger) -> dict:
 # What posting reads of a loan (a thousand loans a batch: loading only these is much cheaper).
 _LEDGER_FIELDS = (
     "id", "number", "product_id", "branch_id", "disbursement_date", "status", "closed_on", "received_total",
-    "last_value_date", "ledger_through", "ledger_grace_days", "ledger_tolerance", "missed_run_from",
+    "last_value_date", "ledger_through", "ledger_grace_days", "ledger_tolerance", "ledger_prepay", "missed_run_from",
     "open_from",
 )  # fmt: skip
 

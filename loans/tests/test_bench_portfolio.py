@@ -10,7 +10,15 @@ from bench import portfolio
 from loans.models import Installment, Loan, Product
 
 FIELDS = ("paid_principal", "paid_interest", "paid_fees", "borrower_paid_by_deadline", "missed_streak", "paid_through")
-LOAN_FIELDS = ("received_total", "last_value_date", "ledger_through", "status", "missed_run_from", "open_from")
+LOAN_FIELDS = (
+    "received_total",
+    "last_value_date",
+    "ledger_through",
+    "status",
+    "missed_run_from",
+    "open_from",
+    "ledger_prepay",
+)
 
 
 def _stored(loan_ids):
@@ -33,7 +41,7 @@ def test_the_bench_portfolio_holds_the_ledger_a_replay_writes():
     loan_ids = list(Loan.objects.order_by("id").values_list("id", flat=True))
     assert len(loan_ids) == 100
     built = _stored(loan_ids)
-    assert len({run_from for *_rest, run_from, _open in built[1].values()}) > 3  # every behaviour is there
-    assert len({open_from for *_rest, open_from in built[1].values()}) > 3
+    assert len({run_from for *_rest, run_from, _open, _prepay in built[1].values()}) > 3  # every behaviour is there
+    assert len({open_from for *_rest, open_from, _prepay in built[1].values()}) > 3
     loans_replay(loans=list(Loan.objects.filter(id__in=loan_ids)))
     assert _stored(loan_ids) == built

@@ -331,3 +331,68 @@ def test_open_from_left_behind_changes_no_result(admin, way, seed):
     loans_replay(loans=[Loan.objects.get(id=twins[0].id)])
     assert _state(twins[0]) == posted
     assert tolerated  # the case it is there for
+
+
+@pytest.mark.parametrize("way", ["function", "python"])
+def test_money_is_appended_only_under_the_excess_handling_of_the_stored_ledger(admin, way):
+    """The loan keeps the excess handling its allocations were made with, as it keeps grace and
+    tolerance: once the product's changes (or where it is not known), the next payment replays
+    the loan in full, so that it holds what a replay under today's parameters holds."""
+    from loans.models import ParameterSet, Product
+    from loans.services import payments
+
+    product = Product.objects.create(code="XS", name="Excess")
+    parameters = ParameterSet.objects.create(product=product, valid_from=date(2000, 1, 1), excess_handling="suspense")
+    loan = _loan(f"XS-{way}", admin=admin, product="XS")
+    assert Loan.objects.get(id=loan.id).ledger_prepay is False
+
+    def post(external_id, amount, value_date):
+        request = PaymentRequest(external_id=external_id, loan_number=loan.number, amount=Decimal(amount),
+                                 value_date=value_date, payer="borrower")  # fmt: skip
+        if way == "function":
+            return (
+                payments._append_in_database(request, admin) or payments_post(requests=[request], acting_user=admin)[0]
+            )
+        return payments_post(requests=[request], acting_user=admin)[0]
+
+    post(f"XS-{way}-1", "1500.00", date(2024, 2, 15))  # 500.00 waits for the second due date
+    assert Allocation.objects.filter(loan=loan, effective_date=date(2024, 3, 15)).exists()
+    parameters.excess_handling = "prepay"
+    parameters.save()
+    if way == "function":
+        request = PaymentRequest(external_id=f"XS-{way}-x", loan_number=loan.number, amount=Decimal("10.00"),
+                                 value_date=date(2024, 2, 20), payer="borrower")  # fmt: skip
+        assert payments._append_in_database(request, admin) is None  # declined: written under suspense
+    post(f"XS-{way}-2", "700.00", date(2024, 2, 20))
+    stored = Loan.objects.get(id=loan.id)
+    assert stored.ledger_prepay is True
+    # Replayed under prepay: the first payment's 500.00 now took effect at once.
+    assert not Allocation.objects.filter(loan=loan, effective_date=date(2024, 3, 15)).exists()
+    posted = _state(loan)
+    loans_replay(loans=[Loan.objects.get(id=loan.id)])
+    assert _state(loan) == posted
+    Loan.objects.filter(id=loan.id).update(ledger_prepay=None)  # not known: replayed in full again
+    post(f"XS-{way}-3", "100.00", date(2024, 2, 25))
+    assert Loan.objects.get(id=loan.id).ledger_prepay is True
+    posted = _state(loan)
+    loans_replay(loans=[Loan.objects.get(id=loan.id)])
+    assert _state(loan) == posted
+
+
+def test_the_migration_keeps_the_excess_handling_only_where_the_parameters_agree(admin):
+    import importlib
+
+    from django.db import connection
+
+    from loans.models import ParameterSet, Product
+
+    migration = importlib.import_module("loans.migrations.0016_loan_open_from")
+    mixed = Product.objects.create(code="MIX", name="Mixed")
+    ParameterSet.objects.create(product=mixed, valid_from=date(2000, 1, 1), excess_handling="prepay")
+    loans = [_loan("MIG-AUTO", admin=admin), _loan("MIG-MIX", admin=admin, product="MIX")]
+    assert [Loan.objects.get(id=loan.id).ledger_prepay for loan in loans] == [False, True]
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE loans_loan SET ledger_prepay = NULL")
+        cursor.execute(migration.SET_LEDGER_PREPAY)
+    # AUTO has only the default (suspense); MIX has its own prepay beside the default's suspense.
+    assert [Loan.objects.get(id=loan.id).ledger_prepay for loan in loans] == [False, None]
